@@ -69,7 +69,7 @@ export class BodyReader {
       return end;
     }
     let at = offset;
-    while (at < data.length && !this.#done && !this.#error) {
+    while (at < data.length && this.#active()) {
       if (this.#chunkState === 'data') {
         const end = Math.min(data.length, at + this.#remaining);
         this.#emit(data, at, end);
@@ -83,6 +83,10 @@ export class BodyReader {
       if (line.text !== undefined) this.#onLine(line.text);
     }
     return at;
+  }
+
+  #active(): boolean {
+    return !this.#done && this.#error === undefined;
   }
 
   #emit(data: Buffer, start: number, end: number): void {

@@ -1,0 +1,109 @@
+/**
+ * The hop-limit symptom across requests of one client: a token PUT that failed (no response,
+ * unreadable response or status >= 400) followed, within a window, by an IMDSv1 call.
+ *
+ * The identity is whatever the pipeline can say about "the same client": a process identity
+ * when attribution worked, the client IP otherwise. Memory is bounded: at most `maxIdentities`
+ * remembered failures, least recently touched dropped first, expired ones dropped on sight.
+ *
+ * Times are request times: the caller passes the v1 request's time and the token request's
+ * time, so a token exchange emitted late (its flow only ended at an idle timeout) still counts
+ * as long as it is observed before the v1 call.
+ */
+import type { ExchangeOutcome } from '../http/exchange.js';
+import type { Classification, FallbackVerdict } from './classification.js';
+
+export const DEFAULT_MAX_FALLBACK_IDENTITIES = 4096;
+
+interface FailedToken {
+  readonly flowId: string;
+  readonly tokenOutcome: string;
+  readonly timeMs: number;
+}
+
+const RAISE_HOP_LIMIT =
+  'aws ec2 modify-instance-metadata-options --instance-id <id> --http-put-response-hop-limit 2';
+
+function explain(failed: FailedToken, inContainer: boolean): string {
+  const base = `token request failed (${failed.tokenOutcome}) and the client fell back to IMDSv1`;
+  if (inContainer) {
+    return (
+      `${base}: IMDS sends the PUT response with an IP TTL equal to the instance's hop limit ` +
+      `(default 1) and the container's extra hop drops it; raise it with \`${RAISE_HOP_LIMIT}\``
+    );
+  }
+  if (failed.tokenOutcome === '403') {
+    return `${base}: IMDS refuses token requests that carry X-Forwarded-For (403) or when it is disabled`;
+  }
+  if (failed.tokenOutcome === '400') {
+    return `${base}: IMDS answers 400 to a missing or invalid X-aws-ec2-metadata-token-ttl-seconds`;
+  }
+  return base;
+}
+
+export class FallbackDetector {
+  readonly #windowMs: number;
+  readonly #maxIdentities: number;
+  /** Insertion order = least recently touched first (Map keeps insertion order). */
+  readonly #failed = new Map<string, FailedToken>();
+
+  constructor(windowMs: number, maxIdentities = DEFAULT_MAX_FALLBACK_IDENTITIES) {
+    this.#windowMs = windowMs;
+    this.#maxIdentities = Math.max(1, maxIdentities);
+  }
+
+  /** Identities currently remembered (for tests and metrics). */
+  get size(): number {
+    return this.#failed.size;
+  }
+
+  observe(
+    identity: string,
+    flowId: string,
+    classification: Classification,
+    outcome: ExchangeOutcome,
+    timeMs: number,
+    inContainer: boolean,
+  ): FallbackVerdict | undefined {
+    if (classification.kind === 'token') {
+      const status = classification.status;
+      if (outcome !== 'answered') {
+        this.#remember(identity, { flowId, tokenOutcome: outcome, timeMs });
+      } else if (status === undefined || status >= 400) {
+        this.#remember(identity, { flowId, tokenOutcome: String(status ?? outcome), timeMs });
+      } else {
+        this.#failed.delete(identity);
+      }
+      return undefined;
+    }
+    if (classification.kind !== 'v1') return undefined;
+    const failed = this.#failed.get(identity);
+    if (!failed) return undefined;
+    const age = timeMs - failed.timeMs;
+    if (age > this.#windowMs) {
+      this.#failed.delete(identity);
+      return undefined;
+    }
+    if (age < 0) return undefined;
+    // Kept: every v1 call in the window after the failure is the same fallback.
+    return {
+      afterTokenFlowId: failed.flowId,
+      tokenOutcome: failed.tokenOutcome,
+      explanation: explain(failed, inContainer),
+    };
+  }
+
+  #remember(identity: string, failed: FailedToken): void {
+    this.#failed.delete(identity);
+    this.#failed.set(identity, failed);
+    for (const [key, value] of this.#failed) {
+      if (
+        this.#failed.size <= this.#maxIdentities &&
+        failed.timeMs - value.timeMs <= this.#windowMs
+      ) {
+        break;
+      }
+      this.#failed.delete(key);
+    }
+  }
+}
