@@ -1,0 +1,339 @@
+/**
+ * Attribution through /proc: flow -> socket inode (socket-locator) -> pid whose
+ * /proc/<pid>/fd/* links to socket:[inode] -> ProcessFacts.
+ *
+ * Built for one-shot clients that exit milliseconds after their request:
+ * - lookups arriving together are resolved in one pass (tables read once, one scan for all);
+ * - the scan goes newest pid first (from the last pid in /proc/loadavg) and skips pids that
+ *   cannot own the socket (other network namespace, then other uid, from a background index);
+ * - every socket link seen is remembered (inode -> pid, fd), so long-lived processes are
+ *   answered from the cache after one check of the single fd;
+ * - facts are read the moment the owner is found.
+ *
+ * Cost bound: the scan runs synchronously for at most `sliceMs` (default 8 ms) before it
+ * yields to the event loop (capture keeps running), and one pass gives up after
+ * `passBudgetMs` (default 250 ms) of scanning; its lookups then resolve 'unknown'.
+ */
+import type { Attribution, Attributor } from './attribution.js';
+import type { FlowInfo } from '../flows/flow.js';
+import { UserNames } from './passwd.js';
+import { listPids, newestFirst, parseLastPid, PidIndex } from './pid-index.js';
+import { isListing, realProcFs, type ProcFs } from './proc-fs.js';
+import { ProcessFactsReader } from './process-facts.js';
+import { TCP_TIME_WAIT, TCP_STATE_NAMES } from './proc-net-tcp.js';
+import { TableSnapshot, type LocatedSocket } from './socket-locator.js';
+
+export interface ProcAttributorOptions {
+  readonly fs?: ProcFs;
+  /** Wall clock (ms since the epoch) for latencyMs against the packet's capture time. */
+  readonly now?: () => number;
+  /** Delays between attempts when the socket is not (yet) in any table. */
+  readonly retryDelaysMs?: readonly number[];
+  /** Longest synchronous stretch of scanning before yielding to the event loop. */
+  readonly sliceMs?: number;
+  /** Longest scan of one pass; lookups still unresolved then are reported 'unknown'. */
+  readonly passBudgetMs?: number;
+  /** Background refresh of the pid index (namespaces, owners). */
+  readonly indexRefreshMs?: number;
+  /** Resolve pending lookups together (true) or one pass per lookup (false, for the bench). */
+  readonly batch?: boolean;
+  /** Scan newest pids first (true) or in /proc order (false, for the bench). */
+  readonly newestFirst?: boolean;
+  /** Skip pids of other namespaces / uids when the index knows them (true). */
+  readonly skipByIndex?: boolean;
+  readonly clockTicks?: number;
+}
+
+interface Pending {
+  readonly flow: FlowInfo;
+  readonly timeMs: number;
+  readonly resolve: (a: Attribution) => void;
+  attempts: number;
+}
+
+interface Wanted {
+  readonly located: LocatedSocket;
+  readonly items: Pending[];
+}
+
+const MAX_SOCKET_CACHE = 16_384;
+
+export class ProcAttributor implements Attributor {
+  readonly #fs: ProcFs;
+  readonly #now: () => number;
+  readonly #opts: Required<Omit<ProcAttributorOptions, 'fs' | 'now'>>;
+  readonly #index: PidIndex;
+  readonly #facts: ProcessFactsReader;
+  readonly #ownNs: string;
+  /** "socket:[inode]" -> where it was last seen. */
+  readonly #sockets = new Map<string, { pid: number; fd: string }>();
+  #pending: Pending[] = [];
+  #running = false;
+  #closed = false;
+  readonly #timer: NodeJS.Timeout | undefined;
+  readonly #retryTimers = new Set<NodeJS.Timeout>();
+  /** Counters for the benchmark and the start-up log. */
+  readonly stats = { passes: 0, pidsScanned: 0, cacheHits: 0, slicesYielded: 0, budgetExceeded: 0 };
+
+  constructor(options: ProcAttributorOptions = {}) {
+    this.#fs = options.fs ?? realProcFs;
+    this.#now = options.now ?? Date.now;
+    this.#opts = {
+      retryDelaysMs: options.retryDelaysMs ?? [2, 10, 40],
+      sliceMs: options.sliceMs ?? 8,
+      passBudgetMs: options.passBudgetMs ?? 250,
+      indexRefreshMs: options.indexRefreshMs ?? 1000,
+      batch: options.batch ?? true,
+      newestFirst: options.newestFirst ?? true,
+      skipByIndex: options.skipByIndex ?? true,
+      clockTicks: options.clockTicks ?? 100,
+    };
+    this.#index = new PidIndex(this.#fs);
+    this.#index.refresh();
+    this.#ownNs = this.#fs.readLink('/proc/self/ns/net') ?? 'net:[self]';
+    this.#facts = new ProcessFactsReader({
+      fs: this.#fs,
+      users: new UserNames(this.#fs),
+      bootTimeMs: ProcessFactsReader.bootTimeMs(this.#fs),
+      clockTicks: this.#opts.clockTicks,
+    });
+    if (this.#opts.indexRefreshMs > 0) {
+      this.#timer = setInterval(() => this.#index.refresh(), this.#opts.indexRefreshMs);
+      this.#timer.unref();
+    }
+  }
+
+  lookup(flow: FlowInfo, timeMs: number): Promise<Attribution> {
+    return new Promise<Attribution>((resolve) => {
+      if (this.#closed) {
+        resolve({ status: 'unknown', reason: 'attribution stopped' });
+        return;
+      }
+      this.#enqueue({ flow, timeMs, resolve, attempts: 0 });
+    });
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    for (const t of this.#retryTimers) clearTimeout(t);
+    this.#retryTimers.clear();
+    for (const p of this.#pending.splice(0))
+      p.resolve({ status: 'unknown', reason: 'attribution stopped' });
+  }
+
+  #enqueue(p: Pending): void {
+    this.#pending.push(p);
+    if (!this.#running) {
+      this.#running = true;
+      // setImmediate: SYNs captured in the same event-loop turn join one batch.
+      setImmediate(() => void this.#drain());
+    }
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#pending.length > 0 && !this.#closed) {
+        const batch = this.#opts.batch ? this.#pending.splice(0) : this.#pending.splice(0, 1);
+        await this.#pass(batch);
+      }
+    } catch (err) {
+      // Never reject a lookup: whatever slipped through resolves as unknown.
+      for (const p of this.#pending.splice(0)) {
+        p.resolve({ status: 'unknown', reason: `attribution failed: ${String(err)}` });
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  #retryOrGiveUp(p: Pending, reason: string): void {
+    const delay = this.#opts.retryDelaysMs[p.attempts];
+    if (delay === undefined || this.#closed) {
+      p.resolve({ status: 'unknown', reason });
+      return;
+    }
+    p.attempts += 1;
+    const t = setTimeout(() => {
+      this.#retryTimers.delete(t);
+      this.#enqueue(p);
+    }, delay);
+    this.#retryTimers.add(t);
+  }
+
+  /** Reads the owner's facts and resolves; an owner gone before its stat was read is 'exited'. */
+  #found(p: Pending, pid: number, uid: number): void {
+    const process = this.#facts.read(pid, uid);
+    const latencyMs = this.#now() - p.timeMs;
+    if (process !== undefined) {
+      p.resolve({ status: 'ok', method: 'proc', process, latencyMs });
+      return;
+    }
+    p.resolve({
+      status: 'exited',
+      method: 'proc',
+      reason: `process ${pid} held the socket but exited before its facts were read`,
+      uid,
+      userName: this.#facts.userName(uid),
+      latencyMs,
+    });
+  }
+
+  async #pass(batch: Pending[]): Promise<void> {
+    this.stats.passes += 1;
+    const snapshot = new TableSnapshot(this.#fs, this.#ownNs, this.#index.namespaces());
+    const wanted = new Map<string, Wanted>();
+    const retry: Pending[] = [];
+    for (const p of batch) {
+      const located = snapshot.locate(p.flow);
+      if (located === undefined) {
+        retry.push(p);
+        continue;
+      }
+      const { entry } = located;
+      if (entry.inode === 0) {
+        // The socket is closed: nobody holds it any more. TIME_WAIT rows print uid 0.
+        const uid = entry.state === TCP_TIME_WAIT ? undefined : entry.uid;
+        p.resolve({
+          status: 'exited',
+          method: 'proc',
+          reason: `socket already closed (${TCP_STATE_NAMES[entry.state] ?? entry.state}) before lookup`,
+          uid,
+          userName: uid === undefined ? undefined : this.#facts.userName(uid),
+          latencyMs: this.#now() - p.timeMs,
+        });
+        continue;
+      }
+      const key = `socket:[${entry.inode}]`;
+      const w = wanted.get(key);
+      if (w === undefined) wanted.set(key, { located, items: [p] });
+      else w.items.push(p);
+    }
+    if (retry.length > 0) {
+      // A namespace created since the last refresh (a container just started) is not searched
+      // yet: refresh now, the retry will see it.
+      this.#index.refresh();
+      for (const p of retry) this.#retryOrGiveUp(p, 'socket not found in any network namespace');
+    }
+    if (wanted.size === 0) return;
+
+    // Long-lived owners: one readlink confirms the cached fd still holds the socket.
+    for (const [key, w] of wanted) {
+      const hit = this.#sockets.get(key);
+      if (hit === undefined) continue;
+      if (this.#fs.readLink(`/proc/${hit.pid}/fd/${hit.fd}`) !== key) continue;
+      for (const p of w.items) this.#found(p, hit.pid, w.located.entry.uid);
+      this.stats.cacheHits += 1;
+      wanted.delete(key);
+    }
+    if (wanted.size === 0) return;
+
+    const denied = await this.#scan(wanted);
+    for (const [key, w] of wanted) {
+      const { entry } = w.located;
+      const partly =
+        denied.pids > 0
+          ? ` (permission denied reading /proc/<pid>/fd for ${denied.pids} processes, e.g. /proc/${denied.example}/fd)`
+          : '';
+      for (const p of w.items) {
+        if (denied.budget) {
+          p.resolve({
+            status: 'unknown',
+            reason: `lookup budget of ${this.#opts.passBudgetMs} ms exhausted before ${key} was found`,
+          });
+        } else if (denied.pids > 0) {
+          p.resolve({ status: 'unknown', reason: `no readable process holds ${key}${partly}` });
+        } else {
+          p.resolve({
+            status: 'exited',
+            method: 'proc',
+            reason: `no live process holds ${key}: the process exited before lookup`,
+            uid: entry.uid,
+            userName: this.#facts.userName(entry.uid),
+            latencyMs: this.#now() - p.timeMs,
+          });
+        }
+      }
+    }
+  }
+
+  /**
+   * One scan of /proc/<pid>/fd for every wanted socket. Resolves (and removes from `wanted`)
+   * each socket found; returns how many pids could not be read and whether the budget ran out.
+   */
+  async #scan(
+    wanted: Map<string, Wanted>,
+  ): Promise<{ pids: number; example: number | undefined; budget: boolean }> {
+    const fs = this.#fs;
+    const namespaces = new Set<string>();
+    const uids = new Set<number>();
+    for (const w of wanted.values()) {
+      namespaces.add(w.located.ns);
+      uids.add(w.located.entry.uid);
+    }
+    const pids = listPids(fs);
+    const ordered = this.#opts.newestFirst
+      ? newestFirst(pids, parseLastPid(fs.readText('/proc/loadavg') ?? ''))
+      : pids;
+    // Pids the index says belong to another uid come last (sockets can be handed over).
+    const later: number[] = [];
+    const passStart = performance.now();
+    let sliceStart = passStart;
+    let deniedPids = 0;
+    let example: number | undefined;
+
+    const scanPid = (pid: number): void => {
+      const fdDir = `/proc/${pid}/fd`;
+      const fds = fs.readDir(fdDir);
+      this.stats.pidsScanned += 1;
+      if (!isListing(fds)) {
+        if (fds.error === 'EACCES' || fds.error === 'EPERM') {
+          deniedPids += 1;
+          example ??= pid;
+        }
+        return;
+      }
+      for (const fd of fds) {
+        const link = fs.readLink(`${fdDir}/${fd}`);
+        // "socket:[" : only sockets are interesting; 's' first is a cheap pre-check.
+        if (link === undefined || link.charCodeAt(0) !== 115 || !link.startsWith('socket:['))
+          continue;
+        if (this.#sockets.size >= MAX_SOCKET_CACHE) this.#sockets.clear();
+        this.#sockets.set(link, { pid, fd });
+        const w = wanted.get(link);
+        if (w === undefined) continue;
+        // Read the facts now: a one-shot client may be gone a millisecond later.
+        for (const p of w.items) this.#found(p, pid, w.located.entry.uid);
+        wanted.delete(link);
+      }
+    };
+
+    for (const phase of [ordered, later]) {
+      for (const pid of phase) {
+        if (wanted.size === 0) return { pids: deniedPids, example, budget: false };
+        if (phase === ordered && this.#opts.skipByIndex) {
+          const info = this.#index.get(pid);
+          if (info !== undefined) {
+            if (info.ns !== undefined && !namespaces.has(info.ns)) continue;
+            if (info.uid !== undefined && !uids.has(info.uid)) {
+              later.push(pid);
+              continue;
+            }
+          }
+        }
+        scanPid(pid);
+        const t = performance.now();
+        if (t - passStart > this.#opts.passBudgetMs) {
+          this.stats.budgetExceeded += 1;
+          return { pids: deniedPids, example, budget: true };
+        }
+        if (t - sliceStart > this.#opts.sliceMs) {
+          this.stats.slicesYielded += 1;
+          await new Promise<void>((r) => setImmediate(r));
+          sliceStart = performance.now();
+        }
+      }
+    }
+    return { pids: deniedPids, example, budget: false };
+  }
+}

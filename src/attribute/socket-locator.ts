@@ -1,0 +1,115 @@
+/**
+ * Finds a flow's client socket in the TCP tables of every network namespace: our own first,
+ * then one pid's view of each other namespace (containers), then through conntrack for flows
+ * seen after NAT. Tables are read at most once per batch of lookups.
+ */
+import type { FlowInfo, Endpoint } from '../flows/flow.js';
+import { parseConntrack, preNatTuple, type ConntrackEntry } from './conntrack.js';
+import {
+  findClientSocket,
+  parseProcNetTcp,
+  tableNames,
+  type TcpSocketEntry,
+} from './proc-net-tcp.js';
+import type { ProcFs } from './proc-fs.js';
+
+export interface LocatedSocket {
+  readonly entry: TcpSocketEntry;
+  /** Network namespace link text ("net:[...]") of the table the socket was found in. */
+  readonly ns: string;
+  /** The client as the socket sees it (differs from the flow's when found through conntrack). */
+  readonly client: Endpoint;
+  readonly viaConntrack: boolean;
+}
+
+/** Per-batch reader: every table file is read once however many lookups ask for it. */
+export class TableSnapshot {
+  readonly #tables = new Map<string, TcpSocketEntry[] | undefined>();
+  readonly #conntrack = new Map<string, ConntrackEntry[] | undefined>();
+  /** Tables actually read in this snapshot (for the cost accounting in the benchmark). */
+  reads = 0;
+
+  constructor(
+    private readonly fs: ProcFs,
+    /** Our own namespace link text ("net:[...]"), read from /proc/self/ns/net. */
+    readonly ownNs: string,
+    /** Namespace -> pids inside it; our own namespace is read through /proc/self. */
+    private readonly namespaces: Map<string, number[]>,
+  ) {}
+
+  /** `/proc/self/net/<file>` or the first readable `/proc/<pid>/net/<file>` of a namespace. */
+  private readNs(ns: string, file: string): string | undefined {
+    if (ns === this.ownNs) return this.fs.readText(`/proc/self/net/${file}`);
+    for (const pid of this.namespaces.get(ns) ?? []) {
+      const text = this.fs.readText(`/proc/${pid}/net/${file}`);
+      if (text !== undefined) return text;
+    }
+    return undefined;
+  }
+
+  table(ns: string, name: 'tcp' | 'tcp6'): TcpSocketEntry[] | undefined {
+    const key = `${ns} ${name}`;
+    if (this.#tables.has(key)) return this.#tables.get(key);
+    const text = this.readNs(ns, name);
+    this.reads += 1;
+    const parsed =
+      text === undefined ? undefined : parseProcNetTcp(text, name === 'tcp' ? 'ipv4' : 'ipv6');
+    this.#tables.set(key, parsed);
+    return parsed;
+  }
+
+  conntrack(ns: string): ConntrackEntry[] | undefined {
+    if (this.#conntrack.has(ns)) return this.#conntrack.get(ns);
+    const text = this.readNs(ns, 'nf_conntrack');
+    const parsed = text === undefined ? undefined : parseConntrack(text);
+    this.#conntrack.set(ns, parsed);
+    return parsed;
+  }
+
+  /** Namespaces in search order: ours first. */
+  allNamespaces(): string[] {
+    return [this.ownNs, ...[...this.namespaces.keys()].filter((n) => n !== this.ownNs)];
+  }
+
+  findIn(
+    ns: string,
+    family: FlowInfo['family'],
+    client: Endpoint,
+    server: Endpoint,
+  ): TcpSocketEntry | undefined {
+    let fallback: TcpSocketEntry | undefined;
+    for (const name of tableNames(family)) {
+      const e = findClientSocket(this.table(ns, name) ?? [], client, server);
+      if (e !== undefined && e.inode !== 0) return e;
+      fallback ??= e;
+    }
+    return fallback;
+  }
+
+  /** Live sockets win over TIME_WAIT leftovers found in another namespace. */
+  locate(flow: FlowInfo): LocatedSocket | undefined {
+    let closed: LocatedSocket | undefined;
+    const namespaces = this.allNamespaces();
+    for (const ns of namespaces) {
+      const entry = this.findIn(ns, flow.family, flow.client, flow.server);
+      if (entry === undefined) continue;
+      const found = { entry, ns, client: flow.client, viaConntrack: false };
+      if (entry.inode !== 0) return found;
+      closed ??= found;
+    }
+    if (closed !== undefined) return closed;
+    // Seen after NAT: the namespace that did the NAT holds the original tuple in conntrack.
+    for (const natNs of namespaces) {
+      const original = preNatTuple(this.conntrack(natNs) ?? [], flow.client, flow.server);
+      if (original === undefined) continue;
+      for (const ns of namespaces) {
+        const entry = this.findIn(ns, flow.family, original.src, original.dst);
+        if (entry === undefined) continue;
+        const found = { entry, ns, client: original.src, viaConntrack: true };
+        if (entry.inode !== 0) return found;
+        closed ??= found;
+      }
+    }
+    return closed;
+  }
+}
