@@ -1,0 +1,41 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import t from 'tap';
+import { eventSchema } from '../../src/sinks/event-schema.js';
+import { toEcsEvent } from '../../src/sinks/ecs-event.js';
+import { HOST, record } from './records.js';
+import { schemaErrors } from './validate.js';
+
+const JSON_FILE = new URL('../../src/sinks/event-schema.json', import.meta.url);
+const expected = JSON.stringify(eventSchema, null, 2) + '\n';
+
+t.test('the shipped event-schema.json is generated from event-schema.ts', (t) => {
+  // WRITE_EVENT_SCHEMA=1 npx tap test/sinks/event-schema.test.ts regenerates it.
+  if (process.env.WRITE_EVENT_SCHEMA === '1') writeFileSync(JSON_FILE, expected); // then: npx prettier --write src/sinks/event-schema.json
+  // Compared as data: Prettier may lay the file out differently.
+  t.same(
+    JSON.parse(readFileSync(JSON_FILE, 'utf8')),
+    JSON.parse(expected),
+    'out of date: run WRITE_EVENT_SCHEMA=1 npx tap test/sinks/event-schema.test.ts',
+  );
+  t.end();
+});
+
+t.test('the schema rejects what it must', (t) => {
+  const good = toEcsEvent(record(), HOST);
+  t.same(schemaErrors(good), []);
+  const withHeaders = {
+    ...good,
+    http: { ...good.http, request: { ...good.http.request, headers: {} } },
+  };
+  t.not(schemaErrors(withHeaders).length, 0, 'no place for request headers');
+  const { url: _url, ...noPath } = good;
+  t.not(schemaErrors(noPath).length, 0, 'url.path is required');
+  t.not(schemaErrors({ ...good, imds: { ...good.imds, kind: 'v3' } }).length, 0, 'kind is closed');
+  t.not(
+    schemaErrors({ ...good, '@timestamp': '2026-01-02T03:04:05Z' }).length,
+    0,
+    'milliseconds are required',
+  );
+  t.not(schemaErrors({ ...good, process: null }).length, 0, 'no nulls');
+  t.end();
+});
