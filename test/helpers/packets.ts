@@ -47,7 +47,7 @@ export function ipv6Bytes(text: string): Buffer {
   if (v4?.[1] !== undefined) {
     const b = ipv4Bytes(v4[1]);
     tail.push(b.readUInt16BE(0), b.readUInt16BE(2));
-    body = body.slice(0, -v4[1].length) + '0';
+    body = body.slice(0, -v4[1].length) + '0:0'; // two groups, replaced below
   }
   const [head = '', rest] = body.split('::');
   const parse = (s: string): number[] =>
