@@ -183,7 +183,7 @@ export async function sdkJsCredentials(
  */
 export async function awsCliCredentials(
   ns: Netns,
-  opts: { ipv6?: boolean } = {},
+  opts: { ipv6?: boolean; region?: boolean } = {},
 ): Promise<ReportingRun> {
   const home = mkdtempSync(join(tmpdir(), 'imds-awscli-'));
   try {
@@ -191,7 +191,7 @@ export async function awsCliCredentials(
       HOME: home,
       AWS_CONFIG_FILE: join(home, 'config'),
       AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
-      AWS_DEFAULT_REGION: 'eu-west-1',
+      ...(opts.region === false ? {} : { AWS_DEFAULT_REGION: 'eu-west-1' }),
       AWS_PAGER: '',
       ...(opts.ipv6 ? { AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE: 'IPv6' } : {}),
     });

@@ -20,6 +20,7 @@ export const REQUIRED_TOOLS: readonly (readonly [string, string])[] = [
   [CURL, 'curl'],
   [PYTHON, 'python3'],
   [AWS_CLI, 'awscli'],
+  ['/usr/bin/tcpdump', 'tcpdump'],
 ];
 
 /** Returns the problems found (empty when the bench can run). */

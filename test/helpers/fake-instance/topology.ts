@@ -37,6 +37,10 @@ export async function createFakeInstanceNet(prefix = 'fi'): Promise<FakeInstance
     container = await Netns.create(`${prefix}c`);
     await vethPair(container, 'eth0', link.instance, 'ctr0');
     const inst = link.instance;
+    // EC2 instances have a default route; here it also makes any stray traffic a client might
+    // send elsewhere visible on eth0 (it dies in the imds namespace, which forwards nothing).
+    await inst.mustRun('ip', ['route', 'add', 'default', 'via', '192.0.2.1']);
+    await inst.mustRun('ip', ['-6', 'route', 'add', 'default', 'via', '2001:db8::1']);
     await container.mustRun('ip', ['addr', 'add', `${CONTAINER_IPV4}/24`, 'dev', 'eth0']);
     await container.mustRun('ip', ['route', 'add', 'default', 'via', CONTAINER_GATEWAY_IPV4]);
     await container.mustRun('ip', [
