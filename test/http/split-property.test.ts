@@ -63,7 +63,7 @@ const messageArb: fc.Arbitrary<Message> = fc
     const host = `${nameCase('Host')}: 169.254.169.254${eol}`;
     let request: string;
     let method = 'GET';
-    let target = path;
+    let target: string = path;
     if (kind === 'token') {
       method = 'PUT';
       target = '/latest/api/token';
