@@ -56,21 +56,28 @@ export class HeadAccumulator {
     const allowed = this.#maxHeadBytes - this.#length;
     const scanEnd = Math.min(data.length, start + allowed);
     let state = this.#state;
-    for (let i = start; i < scanEnd; i++) {
+    let i = start;
+    while (i < scanEnd) {
       const byte = data[i];
-      if (byte === LF) {
-        if (state !== 0) {
-          const end = i + 1;
-          const head = Buffer.concat([...this.#chunks, data.subarray(start, end)]);
-          this.reset();
-          return { kind: 'done', head, next: end };
-        }
-        state = 1;
-      } else if (byte === CR && state === 1) {
+      if (state === 1 && byte === CR) {
         state = 2;
-      } else {
-        state = 0;
+        i++;
+        continue;
       }
+      if (state !== 0 && byte === LF) {
+        const end = i + 1;
+        const head = Buffer.concat([...this.#chunks, data.subarray(start, end)]);
+        this.reset();
+        return { kind: 'done', head, next: end };
+      }
+      // Inside a line: jump to its end (indexOf is native, a byte loop is not).
+      const lf = data.indexOf(LF, i);
+      if (lf === -1 || lf >= scanEnd) {
+        state = 0;
+        break;
+      }
+      state = 1;
+      i = lf + 1;
     }
     if (scanEnd < data.length) {
       this.reset();
