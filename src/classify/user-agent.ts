@@ -106,8 +106,14 @@ function supported(name: string, version: string): ClientVerdict {
   return { name, version, supportsImdsV2: true, hint: `${name} ${version} ${SUPPORTED_SUFFIX}` };
 }
 
+// No User-Agent is not proof of a script: aws-sdk-js v3 sends none to IMDS.
+const UNKNOWN_HINT =
+  'unknown client: a script must PUT /latest/api/token first and send the token in ' +
+  'X-aws-ec2-metadata-token; an AWS SDK (aws-sdk-js v3 sends no User-Agent) does so once recent enough';
+
 function noTable(name: string, version: string | undefined): ClientVerdict {
-  return { name, version, supportsImdsV2: undefined, hint: NO_TOKEN_HINT };
+  const hint = name === 'unknown' ? UNKNOWN_HINT : NO_TOKEN_HINT;
+  return { name, version, supportsImdsV2: undefined, hint };
 }
 
 export const MIN_VERSIONS = {

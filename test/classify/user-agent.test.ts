@@ -121,6 +121,8 @@ t.test('verdicts per SDK, below / at / above the minimum', (t) => {
     if (supports === undefined) t.match(v.hint, /PUT \/latest\/api\/token/, `${ua}: hint`);
   }
   t.equal(clientVerdict(undefined).name, 'unknown');
+  t.match(clientVerdict('curl/8.0.0').hint, /^this client does not fetch tokens by itself/);
+  t.match(clientVerdict(undefined).hint, /^unknown client: .*aws-sdk-js v3 sends no User-Agent/);
   t.end();
 });
 
