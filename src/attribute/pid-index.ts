@@ -68,19 +68,23 @@ export class PidIndex {
     };
     // An unreadable namespace (process gone mid-read) is not remembered: try again next time.
     if (info.ns !== undefined) this.#info.set(pid, info);
+    else this.#info.delete(pid);
     return info;
   }
 
-  /** Forgets vanished pids, learns new ones. Returns the number of new pids. */
+  /**
+   * Forgets vanished pids and re-reads every pid's namespace and owner: both change after
+   * `setns`/`setuid` + exec (ip netns exec, nsenter, runc, setpriv), so nothing is trusted for
+   * longer than one refresh interval. Returns the number of new pids.
+   */
   refresh(): number {
     const pids = listPids(this.fs);
     const alive = new Set(pids);
     for (const pid of this.#info.keys()) if (!alive.has(pid)) this.#info.delete(pid);
     let added = 0;
     for (const pid of pids) {
-      if (this.#info.has(pid)) continue;
+      if (!this.#info.has(pid)) added += 1;
       this.learn(pid);
-      added += 1;
     }
     this.#refreshedAt = this.now();
     return added;

@@ -181,11 +181,24 @@ export class ProcAttributor implements Attributor {
 
   async #pass(batch: Pending[]): Promise<void> {
     this.stats.passes += 1;
-    const snapshot = new TableSnapshot(this.#fs, this.#ownNs, this.#index.namespaces());
+    let snapshot = new TableSnapshot(this.#fs, this.#ownNs, this.#index.namespaces());
     const wanted = new Map<string, Wanted>();
     const retry: Pending[] = [];
+    let refreshed = false;
     for (const p of batch) {
-      const located = snapshot.locate(p.flow);
+      let located = snapshot.locate(p.flow);
+      if (located === undefined && !refreshed) {
+        // A namespace created since the last refresh (a container just started) is not
+        // searched yet: refresh the index once per pass and look again at once.
+        refreshed = true;
+        const before = snapshot.allNamespaces().length;
+        this.#index.refresh();
+        const namespaces = this.#index.namespaces();
+        if (namespaces.size + (namespaces.has(this.#ownNs) ? 0 : 1) !== before) {
+          snapshot = new TableSnapshot(this.#fs, this.#ownNs, namespaces);
+          located = snapshot.locate(p.flow);
+        }
+      }
       if (located === undefined) {
         retry.push(p);
         continue;
@@ -209,12 +222,7 @@ export class ProcAttributor implements Attributor {
       if (w === undefined) wanted.set(key, { located, items: [p] });
       else w.items.push(p);
     }
-    if (retry.length > 0) {
-      // A namespace created since the last refresh (a container just started) is not searched
-      // yet: refresh now, the retry will see it.
-      this.#index.refresh();
-      for (const p of retry) this.#retryOrGiveUp(p, 'socket not found in any network namespace');
-    }
+    for (const p of retry) this.#retryOrGiveUp(p, 'socket not found in any network namespace');
     if (wanted.size === 0) return;
 
     // Long-lived owners: one readlink confirms the cached fd still holds the socket.
@@ -275,7 +283,7 @@ export class ProcAttributor implements Attributor {
     const ordered = this.#opts.newestFirst
       ? newestFirst(pids, parseLastPid(fs.readText('/proc/loadavg') ?? ''))
       : pids;
-    // Pids the index says belong to another uid come last (sockets can be handed over).
+    // Pids the index places in another namespace or uid come last.
     const later: number[] = [];
     const passStart = performance.now();
     let sliceStart = passStart;
@@ -313,12 +321,15 @@ export class ProcAttributor implements Attributor {
         if (wanted.size === 0) return { pids: deniedPids, example, budget: false };
         if (phase === ordered && this.#opts.skipByIndex) {
           const info = this.#index.get(pid);
-          if (info !== undefined) {
-            if (info.ns !== undefined && !namespaces.has(info.ns)) continue;
-            if (info.uid !== undefined && !uids.has(info.uid)) {
-              later.push(pid);
-              continue;
-            }
+          // The index may be up to one refresh old (a process may have entered the namespace
+          // or changed uid since): skipped pids are only postponed to a second phase.
+          if (
+            info !== undefined &&
+            ((info.ns !== undefined && !namespaces.has(info.ns)) ||
+              (info.uid !== undefined && !uids.has(info.uid)))
+          ) {
+            later.push(pid);
+            continue;
           }
         }
         scanPid(pid);

@@ -29,13 +29,14 @@ while True:
     time.sleep(0.1)
 `;
 
-/** Serves HTTP on 169.254.169.254:80 and [fd00:ec2::254]:80 in the IMDS namespace. */
+/**
+ * The project's fake IMDS (test/helpers/mock-imds.py: HTTP/1.1 keep-alive, threaded) on
+ * 169.254.169.254:80 and [fd00:ec2::254]:80 in the IMDS namespace.
+ */
 export async function startImds(ns: Netns): Promise<ChildProcess[]> {
-  const servers = ['169.254.169.254', 'fd00:ec2::254'].map((addr) =>
-    ns.spawn(PYTHON, ['-u', '-m', 'http.server', '--bind', addr, '80'], { cwd: '/tmp' }),
-  );
-  await Promise.all(servers.map((s) => waitForLine(s, /Serving HTTP/)));
-  return servers;
+  const server = ns.spawn(PYTHON, ['-u', 'test/helpers/mock-imds.py'], { cwd: process.cwd() });
+  await waitForLine(server, /listening/);
+  return [server];
 }
 
 /** Resolves with the first stdout line matching `re`; rejects when the process ends first. */
@@ -49,7 +50,8 @@ export function waitForLine(child: ChildProcess, re: RegExp, timeoutMs = 10_000)
     child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
     child.stdout?.on('data', (d: Buffer) => {
       buf += d.toString();
-      for (const line of buf.split('\n')) {
+      // Complete lines only: a chunk may end in the middle of the line we wait for.
+      for (const line of buf.split('\n').slice(0, -1)) {
         if (re.test(line)) {
           clearTimeout(timer);
           resolve(line.trim());

@@ -1,0 +1,23 @@
+/** Compiles the project to dist/ once when a compiled script a test needs is missing or stale. */
+import { statSync } from 'node:fs';
+import { run } from '../helpers/netns.js';
+
+function mtime(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+/** `dist` paths of `sources` (e.g. 'test/attribute/probe.ts'), compiling when needed. */
+export async function ensureBuilt(sources: readonly string[]): Promise<string[]> {
+  const out = sources.map((s) => `dist/${s.replace(/\.ts$/, '.js')}`);
+  const stale =
+    sources.some((s, i) => mtime(out[i] ?? '') < mtime(s)) ||
+    mtime('dist/src/attribute/proc-attributor.js') < mtime('src/attribute/proc-attributor.ts');
+  // tsc emits even while other files have type errors; type checking is `npm run typecheck`.
+  if (stale) await run('node_modules/.bin/tsc', ['-p', 'tsconfig.json'], 180_000);
+  for (const o of out) if (mtime(o) === 0) throw new Error(`${o} was not built`);
+  return out;
+}
