@@ -105,7 +105,9 @@ t.test(
       `sport=${c.port} dport=80 src=169\\.254\\.169\\.254 dst=192\\.0\\.2\\.2 sport=80 dport=(\\d+)`,
     ).exec(ct.stdout)?.[1];
     if (natPort === undefined) {
-      t.pass('post-NAT lookup', { skip: `no conntrack entry in the instance namespace ${ct.stderr}` });
+      t.pass('post-NAT lookup', {
+        skip: `no conntrack entry in the instance namespace ${ct.stderr}`,
+      });
       return;
     }
     // Force the index to learn the anchor (the background refresh might not have run yet).
