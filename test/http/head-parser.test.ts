@@ -123,3 +123,25 @@ t.test('errors never echo the input (it may hold a token)', (t) => {
   t.notMatch(JSON.stringify(r), secret);
   t.end();
 });
+
+t.test('arbitrary bytes never throw and errors carry a known code', async (t) => {
+  const fc = (await import('fast-check')).default;
+  const codes = new Set([
+    'http.bad_request_line',
+    'http.bad_status_line',
+    'http.bad_version',
+    'http.bad_header',
+    'http.unterminated_head',
+  ]);
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), fc.boolean(), (bytes, withEnd) => {
+      const input = Buffer.concat([Buffer.from(bytes), withEnd ? b('\r\n\r\n') : b('')]);
+      for (const r of [parseRequestHead(input), parseResponseHead(input)]) {
+        if (!r.ok && !codes.has(r.code)) return false;
+      }
+      return true;
+    }),
+    { numRuns: 2000 },
+  );
+  t.pass('no throw');
+});
