@@ -162,15 +162,18 @@ function withReport(run: ClientRun): ReportingRun {
   return { ...run, report };
 }
 
+/**
+ * `tag` is appended to the process's argv only to tell two runs apart in the analyzer's
+ * process identity (the same command line twice would be one client to its roll-up).
+ */
 export async function sdkJsCredentials(
   ns: Netns,
-  opts: { ipv6?: boolean } = {},
+  opts: { ipv6?: boolean; tag?: string } = {},
 ): Promise<ReportingRun> {
   const env = cleanEnv(opts.ipv6 ? { AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE: 'IPv6' } : {});
-  const run = await runClient(ns, process.execPath, ['--input-type=module', '-e', SDK_SCRIPT], {
-    env,
-    cwd: REPO_ROOT,
-  });
+  const args = ['--input-type=module', '-e', SDK_SCRIPT];
+  if (opts.tag !== undefined) args.push('--', opts.tag);
+  const run = await runClient(ns, process.execPath, args, { env, cwd: REPO_ROOT });
   return withReport(run);
 }
 
