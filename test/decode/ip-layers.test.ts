@@ -9,7 +9,7 @@ const client6 = { ip: '2001:db8::2', port: 40001 };
 const imds6 = { ip: 'fd00:ec2::254', port: 80 };
 const payload = Buffer.from('PUT /latest/api/token HTTP/1.1\r\n\r\n');
 
-t.test('IPv6 extension header chains are walked to TCP', async (t) => {
+t.test('IPv6 extension header chains are walked to TCP', (t) => {
   const chains: Ipv6ExtensionHeader[][] = [
     [{ type: 'hop-by-hop' }],
     [{ type: 'destination', extraUnits: 2 }],
@@ -30,9 +30,10 @@ t.test('IPv6 extension header chains are walked to TCP', async (t) => {
     t.equal(r.kind, 'tcp', extensionHeaders.map((e) => e.type).join(','));
     if (r.kind === 'tcp') t.same(r.segment.payload, payload);
   }
+  t.end();
 });
 
-t.test('IPv6 fragments of TCP are counted, of other protocols ignored', async (t) => {
+t.test('IPv6 fragments of TCP are counted, of other protocols ignored', (t) => {
   const first = ipTcp({
     src: client6,
     dst: imds6,
@@ -54,9 +55,10 @@ t.test('IPv6 fragments of TCP are counted, of other protocols ignored', async (t
     extensionHeaders: [{ type: 'fragment', fragmentOffset: 3 }],
   });
   t.same(decodeFrame(229, udp), { kind: 'ignored', reason: 'decode.not_tcp' });
+  t.end();
 });
 
-t.test('IPv6 header problems are named', async (t) => {
+t.test('IPv6 header problems are named', (t) => {
   const good = ipTcp({ src: client6, dst: imds6, payload });
   const badVersion = Buffer.from(good);
   badVersion[0] = 0x40;
@@ -82,9 +84,10 @@ t.test('IPv6 header problems are named', async (t) => {
     kind: 'malformed',
     reason: 'decode.ipv6_truncated_extension_header',
   });
+  t.end();
 });
 
-t.test('IPv4 header problems are named', async (t) => {
+t.test('IPv4 header problems are named', (t) => {
   const good = ipTcp({ src: client, dst: imds, payload });
   const mutate = (f: (b: Buffer) => void) => {
     const b = Buffer.from(good);
@@ -119,9 +122,10 @@ t.test('IPv4 header problems are named', async (t) => {
   t.same(decodeFrame(228, frag), { kind: 'malformed', reason: 'decode.ipv4_fragment' });
   const later = ipTcp({ src: client, dst: imds, payload, ipFragmentOffset: 100 });
   t.same(decodeFrame(228, later), { kind: 'malformed', reason: 'decode.ipv4_fragment' });
+  t.end();
 });
 
-t.test('IPv4 and TCP options are skipped', async (t) => {
+t.test('IPv4 and TCP options are skipped', (t) => {
   const data = ipTcp({
     src: client,
     dst: imds,
@@ -133,43 +137,42 @@ t.test('IPv4 and TCP options are skipped', async (t) => {
   const r = decodeFrame(228, data);
   t.equal(r.kind, 'tcp');
   if (r.kind === 'tcp') t.same(r.segment.payload, payload);
+  t.end();
 });
 
-t.test(
-  'every truncation of every frame shape is malformed, never tcp, never a throw',
-  async (t) => {
-    const frames: [number, Buffer][] = [
-      [
-        1,
-        linkFrame(
-          { type: 'ethernet', vlans: [{ id: 1, tpid: 0x88a8 }, { id: 2 }] },
-          ipTcp({ src: client, dst: imds, payload }),
-        ),
-      ],
-      [
-        113,
-        linkFrame(
-          { type: 'sll' },
-          ipTcp({
-            src: client6,
-            dst: imds6,
-            payload,
-            extensionHeaders: [{ type: 'hop-by-hop' }, { type: 'ah' }],
-          }),
-        ),
-      ],
-      [276, linkFrame({ type: 'sll2' }, ipTcp({ src: client, dst: imds, payload }))],
-      [0, linkFrame({ type: 'null' }, ipTcp({ src: client6, dst: imds6, payload }))],
-      [101, ipTcp({ src: client, dst: imds, payload, tcpOptions: Buffer.alloc(8, 1) })],
-    ];
-    for (const [linkType, data] of frames) {
-      t.equal(decodeFrame(linkType, data).kind, 'tcp');
-      let bad = 0;
-      for (let len = 0; len < data.length; len++) {
-        const r = decodeFrame(linkType, data.subarray(0, len));
-        if (r.kind !== 'malformed') bad += 1;
-      }
-      t.equal(bad, 0, `link type ${linkType}: all ${data.length} shorter cuts are malformed`);
+t.test('every truncation of every frame shape is malformed, never tcp, never a throw', (t) => {
+  const frames: [number, Buffer][] = [
+    [
+      1,
+      linkFrame(
+        { type: 'ethernet', vlans: [{ id: 1, tpid: 0x88a8 }, { id: 2 }] },
+        ipTcp({ src: client, dst: imds, payload }),
+      ),
+    ],
+    [
+      113,
+      linkFrame(
+        { type: 'sll' },
+        ipTcp({
+          src: client6,
+          dst: imds6,
+          payload,
+          extensionHeaders: [{ type: 'hop-by-hop' }, { type: 'ah' }],
+        }),
+      ),
+    ],
+    [276, linkFrame({ type: 'sll2' }, ipTcp({ src: client, dst: imds, payload }))],
+    [0, linkFrame({ type: 'null' }, ipTcp({ src: client6, dst: imds6, payload }))],
+    [101, ipTcp({ src: client, dst: imds, payload, tcpOptions: Buffer.alloc(8, 1) })],
+  ];
+  for (const [linkType, data] of frames) {
+    t.equal(decodeFrame(linkType, data).kind, 'tcp');
+    let bad = 0;
+    for (let len = 0; len < data.length; len++) {
+      const r = decodeFrame(linkType, data.subarray(0, len));
+      if (r.kind !== 'malformed') bad += 1;
     }
-  },
-);
+    t.equal(bad, 0, `link type ${linkType}: all ${data.length} shorter cuts are malformed`);
+  }
+  t.end();
+});

@@ -37,7 +37,7 @@ const links: [string, LinkSpec, number][] = [
 ];
 
 for (const [name, link, linkType] of links) {
-  t.test(`${name}: IPv4 and IPv6 TCP decode to the same segment`, async (t) => {
+  t.test(`${name}: IPv4 and IPv6 TCP decode to the same segment`, (t) => {
     const v4 = frame(
       link,
       ipTcp({
@@ -79,16 +79,18 @@ for (const [name, link, linkType] of links) {
       ttl: 1,
     });
     t.equal(s6.payload.length, 0);
+    t.end();
   });
 }
 
-t.test('payload is a view into the frame, not a copy', async (t) => {
+t.test('payload is a view into the frame, not a copy', (t) => {
   const f = frame({ type: 'ethernet' }, ipTcp({ src: client, dst: imds, payload: request }));
   const s = segmentOf(decodeFrame(f.linkType, f.data));
   t.equal(s.payload.buffer, f.data.buffer);
+  t.end();
 });
 
-t.test('Ethernet padding is cut off by the IP length', async (t) => {
+t.test('Ethernet padding is cut off by the IP length', (t) => {
   const tiny = Buffer.from('G');
   for (const packet of [
     ipTcp({ src: client, dst: imds, payload: tiny }),
@@ -104,9 +106,10 @@ t.test('Ethernet padding is cut off by the IP length', async (t) => {
     ipTcp({ src: client6, dst: imds6, payload: tiny }),
   );
   t.same(segmentOf(decodeFrame(113, sll)).payload, tiny);
+  t.end();
 });
 
-t.test('non-IP and non-TCP are ignored with a reason', async (t) => {
+t.test('non-IP and non-TCP are ignored with a reason', (t) => {
   const arp = linkFrame({ type: 'ethernet' }, Buffer.alloc(28), 0x0806);
   t.same(decodeFrame(1, arp), { kind: 'ignored', reason: 'decode.not_ip' });
   const udp = linkFrame({ type: 'ethernet' }, ipTcp({ src: client, dst: imds, protocol: 17 }));
@@ -116,9 +119,10 @@ t.test('non-IP and non-TCP are ignored with a reason', async (t) => {
     ipTcp({ src: client6, dst: imds6, protocol: 17 }),
   );
   t.same(decodeFrame(1, udp6), { kind: 'ignored', reason: 'decode.not_tcp' });
+  t.end();
 });
 
-t.test('malformed link layers are named', async (t) => {
+t.test('malformed link layers are named', (t) => {
   t.same(decodeFrame(127, Buffer.alloc(100)), {
     kind: 'malformed',
     reason: 'decode.unknown_linktype',
@@ -152,4 +156,5 @@ t.test('malformed link layers are named', async (t) => {
     0x0800,
   ).subarray(0, 16);
   t.same(decodeFrame(1, cutTag), { kind: 'malformed', reason: 'decode.truncated_vlan' });
+  t.end();
 });
