@@ -112,8 +112,7 @@ export class LiveCapture implements CaptureSource {
   run(onFrame: (frame: Frame) => void): Promise<CaptureEnd> {
     if (this.#stopped) return Promise.resolve('stopped');
     const device = this.#options.interface;
-    const filter =
-      this.#options.filter ?? imdsBpfFilter({ vlan: isEthernetInterface(device) });
+    const filter = this.#options.filter ?? imdsBpfFilter({ vlan: isEthernetInterface(device) });
     const buffer = Buffer.alloc(65535);
     const handle = new cap.Cap();
 

@@ -80,8 +80,7 @@ export class OfflineCapture implements CaptureSource {
         fail(unreadable(path, err));
       });
 
-      const input =
-        header.precision === 'ns' ? stream.pipe(patchMagic(header.byteOrder)) : stream;
+      const input = header.precision === 'ns' ? stream.pipe(patchMagic(header.byteOrder)) : stream;
       const fractionToMs = header.precision === 'ns' ? 1e-6 : 1e-3;
       const parser = pcapParser.parse(input);
 

@@ -16,7 +16,10 @@ declare module 'pcap-parser' {
 
   export interface PcapParser extends EventEmitter {
     on(event: 'packetHeader', listener: (header: PcapPacketHeader) => void): this;
-    on(event: 'packet', listener: (packet: { header: PcapPacketHeader; data: Buffer }) => void): this;
+    on(
+      event: 'packet',
+      listener: (packet: { header: PcapPacketHeader; data: Buffer }) => void,
+    ): this;
     on(event: 'error', listener: (err: Error) => void): this;
     on(event: 'end', listener: () => void): this;
   }
