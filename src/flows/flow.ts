@@ -34,7 +34,10 @@ export interface FlowInfo {
 /** Receives a flow's life in order: start, reassembled bytes per direction, gaps, end. */
 export interface FlowListener {
   flowStarted(flow: FlowInfo, timeMs: number): void;
-  /** In-order, de-duplicated stream bytes. */
+  /**
+   * In-order, de-duplicated stream bytes. Often a view into the capture buffer, which the next
+   * frame overwrites: valid only during the call, copy what you keep.
+   */
   streamData(flow: FlowInfo, direction: Direction, data: Buffer, timeMs: number): void;
   /** Bytes that were never captured (lost or before capture start): the stream cannot be trusted past here. */
   streamGap(flow: FlowInfo, direction: Direction, lostBytes: number, timeMs: number): void;

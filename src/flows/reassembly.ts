@@ -32,6 +32,11 @@ interface Held {
 
 /** Largest sequence distance believed (a TCP window scaled to the maximum is 2^30). */
 const MAX_SEQ_DISTANCE = 2 ** 30;
+/**
+ * Most out-of-order segments held per direction, whatever their size: tiny segments sent in
+ * reverse would otherwise make every insertion slow (a cheap way to blind the analyzer).
+ */
+export const MAX_HELD_SEGMENTS = 1024;
 
 export class Reassembler {
   readonly #sink: StreamSink;
@@ -155,9 +160,9 @@ export class Reassembler {
 
     this.#anomalies.count('flows.out_of_order');
     this.#insert(offset, data);
-    if (this.#heldBytes > this.#maxBufferedBytes) {
+    if (this.#overLimit()) {
       this.#anomalies.count('flows.buffer_limit');
-      while (this.#heldBytes > this.#maxBufferedBytes) this.#skipHole(timeMs);
+      while (this.#overLimit()) this.#skipHole(timeMs);
     }
   }
 
@@ -174,6 +179,10 @@ export class Reassembler {
       if (at - this.#next <= MAX_SEQ_DISTANCE) end = at;
     }
     if (end !== undefined && end > this.#next) this.#gap(end - this.#next, timeMs);
+  }
+
+  #overLimit(): boolean {
+    return this.#heldBytes > this.#maxBufferedBytes || this.#held.length > MAX_HELD_SEGMENTS;
   }
 
   #deliver(data: Buffer, timeMs: number): void {
@@ -199,14 +208,16 @@ export class Reassembler {
 
   /** Delivers held chunks that have become in order. */
   #drain(timeMs: number): void {
-    let first = this.#held[0];
-    while (first !== undefined && first.offset <= this.#next) {
-      this.#held.shift();
-      this.#heldBytes -= first.data.length;
-      const skip = this.#next - first.offset;
-      if (skip < first.data.length) this.#deliver(first.data.subarray(skip), timeMs);
-      first = this.#held[0];
+    const held = this.#held;
+    let done = 0;
+    for (const chunk of held) {
+      if (chunk.offset > this.#next) break;
+      done++;
+      this.#heldBytes -= chunk.data.length;
+      const skip = this.#next - chunk.offset;
+      if (skip < chunk.data.length) this.#deliver(chunk.data.subarray(skip), timeMs);
     }
+    if (done > 0) held.splice(0, done);
   }
 
   /**
@@ -216,8 +227,15 @@ export class Reassembler {
   #insert(offset: number, data: Buffer): void {
     const end = offset + data.length;
     const held = this.#held;
+    // First chunk ending after `offset` (chunks are sorted and disjoint, so ends are sorted too).
     let i = 0;
-    while (i < held.length && (held[i]?.offset ?? 0) + (held[i]?.data.length ?? 0) <= offset) i++;
+    let hi = held.length;
+    while (i < hi) {
+      const mid = (i + hi) >>> 1;
+      const chunk = held[mid];
+      if (chunk !== undefined && chunk.offset + chunk.data.length <= offset) i = mid + 1;
+      else hi = mid;
+    }
     let pos = offset;
     let covered = 0;
     let mismatch = false;

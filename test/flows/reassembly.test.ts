@@ -2,7 +2,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import { Anomalies } from '../../src/anomalies.js';
 import { TCP_ACK, TCP_FIN, TCP_SYN } from '../../src/decode/segment.js';
-import { Reassembler, type StreamSink } from '../../src/flows/reassembly.js';
+import { MAX_HELD_SEGMENTS, Reassembler, type StreamSink } from '../../src/flows/reassembly.js';
 
 /** A sink that copies what it gets (the reassembler hands on views) and renders gaps. */
 class Collect implements StreamSink {
@@ -309,5 +309,17 @@ t.test('property: with a small buffer, delivered bytes plus gaps always add up',
     { numRuns: 300 },
   );
   t.pass('300 runs consistent');
+  t.end();
+});
+
+t.test('tiny segments in reverse are bounded by MAX_HELD_SEGMENTS, not only by bytes', (t) => {
+  const { sink, anomalies, r } = setup();
+  r.startAt(0);
+  const data = Buffer.alloc(2000, 0x61);
+  for (let i = data.length - 1; i >= 1; i--) r.segment(i, TCP_ACK, data.subarray(i, i + 1), 0);
+  const firstHeld = data.length - (MAX_HELD_SEGMENTS + 1);
+  t.same(sink.gaps, [firstHeld]);
+  t.equal(sink.bytes().length, data.length - firstHeld);
+  t.ok(r.bufferedBytes === 0 && anomalies.get('flows.buffer_limit') === 1);
   t.end();
 });
