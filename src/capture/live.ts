@@ -2,9 +2,12 @@
  * Frames from a live interface through `cap` (libpcap), with the IMDS BPF filter in the kernel.
  *
  * What cap gives and does not give (read from node_modules/cap/src/binding.cc, 0.2.1):
- * - Immediate mode is switched on by cap itself on Linux (`pcap_set_immediate_mode`, found via
- *   dlopen("libpcap.so"), which exists only where libpcap0.8-dev is installed; without it
- *   packets wait up to cap's 1 s read timeout). `setMinBytes` exists on Windows only.
+ * - Immediate mode is switched on by cap itself on Linux (`pcap_set_immediate_mode`, looked up
+ *   with dlsym on a dlopen("libpcap.so") handle). That file exists only with libpcap0.8-dev,
+ *   but when dlopen fails the NULL handle means RTLD_DEFAULT, which glibc searches in cap.node's
+ *   own scope, where its libpcap.so.0.8 dependency is: measured with libpcap.so hidden (overlay
+ *   mount), SYNs still arrive in user space within ~10 ms, not after cap's 1 s read timeout.
+ *   `setMinBytes` exists on Windows only.
  * - No packet timestamp and no wire length: frames are stamped on arrival in user space and
  *   `originalLength` is the captured length. Snap length is fixed at 65535.
  * - No pcap_stats: kernel drops cannot be read; `kernelDropped` stays 0. `interfaceDropped` is

@@ -6,7 +6,7 @@
  *
  * stdout, one JSON object per line:
  *   {"ready":true,"interface":"eth0"}                       capture is open, traffic may start
- *   {"kind":"tcp","srcIp":...,"dstPort":80,"flags":24,"payload":"<base64>"}   per frame
+ *   {"kind":"tcp","timeMs":...,"srcIp":...,"dstPort":80,"flags":24,"payload":"<base64>"}   per frame
  *   {"kind":"ignored"|"malformed","reason":"decode...."}    per frame decode did not take
  *   {"stats":{...}}                                          on SIGTERM/SIGINT, then exit 0
  *   {"error":"ERR_CAPTURE_...","message":"..."}              on failure, exit 2
@@ -28,6 +28,7 @@ const done = capture.run((frame) => {
     const s = d.segment;
     print({
       kind: 'tcp',
+      timeMs: frame.timeMs,
       linkType: frame.linkType,
       family: s.family,
       srcIp: s.srcIp,
