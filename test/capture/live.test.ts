@@ -28,6 +28,7 @@ interface ProbeLine {
   srcPort?: number;
   dstPort?: number;
   flags?: number;
+  linkType?: number;
   payload?: string;
 }
 
@@ -254,6 +255,25 @@ t.test(
         'unfiltered capture sees it',
       );
       await probe.stop();
+    });
+
+    t.test('on `any` (Linux cooked capture) the filter and decode work too', async (t) => {
+      const probe = new Probe(link.instance, ['any']);
+      t.ok(await probe.waitFor((l) => l.some((x) => x.ready === true)));
+      t.equal((await curl('http://169.254.169.254/latest/meta-data/on-any')).stdout, '200');
+      t.equal((await curl('http://192.0.2.1/unrelated')).stdout, '200');
+      t.ok(
+        await probe.waitFor((l) =>
+          l.some((x) => payloadText(x).startsWith('GET /latest/meta-data/on-any')),
+        ),
+      );
+      await probe.stop();
+      const tcp = probe.lines().filter((l) => l.kind === 'tcp');
+      t.ok(
+        tcp.every((l) => l.linkType === 113),
+        'cooked capture',
+      );
+      t.notOk(tcp.some((l) => payloadText(l).includes('/unrelated')));
     });
 
     t.test('a missing interface and a bad filter give their codes', async (t) => {
