@@ -47,6 +47,12 @@ export async function ensureBuilt(): Promise<void> {
       await mkdir(lock);
       break;
     } catch {
+      // A lock older than any build is left by a killed run: take it over.
+      const age = await stat(lock).then(
+        (st) => Date.now() - st.mtimeMs,
+        () => 0,
+      );
+      if (age > 300_000) await rmdir(lock).catch(() => undefined);
       if (Date.now() > deadline) throw new Error(`build lock ${lock} held too long: remove it`);
       await new Promise((r) => setTimeout(r, 250));
     }

@@ -133,12 +133,19 @@ export async function curlToken(
 
 // ---- AWS SDK for JavaScript v3 ----------------------------------------------------------------
 
+/**
+ * Client timeouts are 2 s instead of the SDKs' default 1 s: a loaded CI machine must not turn
+ * an instance's answered token PUT into a timeout (and a v1 fallback the test did not mean).
+ * The fallback behaviour itself does not depend on the value.
+ */
+export const CLIENT_TIMEOUT_S = 2;
+
 /** The provider the SDK's default chain uses on EC2; reports the flow's outcome, never secrets. */
 const SDK_SCRIPT = `
 import { createHash } from 'node:crypto';
 import { fromInstanceMetadata } from '@aws-sdk/credential-provider-imds';
 try {
-  const c = await fromInstanceMetadata({ timeout: 1000, maxRetries: 0 })();
+  const c = await fromInstanceMetadata({ timeout: ${CLIENT_TIMEOUT_S * 1000}, maxRetries: 0 })();
   const digest = createHash('sha256').update([c.accessKeyId, c.secretAccessKey, c.sessionToken].join('\\n')).digest('hex');
   console.log(JSON.stringify({ ok: true, credentialsSha256: digest }));
 } catch (e) {
@@ -196,6 +203,7 @@ export async function awsCliCredentials(
       AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
       ...(opts.region === false ? {} : { AWS_DEFAULT_REGION: 'eu-west-1' }),
       AWS_PAGER: '',
+      AWS_METADATA_SERVICE_TIMEOUT: String(CLIENT_TIMEOUT_S),
       ...(opts.ipv6 ? { AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE: 'IPv6' } : {}),
     });
     const run = await runClient(
@@ -243,7 +251,7 @@ export async function pythonUrllib(
   flow: 'v1' | 'v2' | 'auto',
   opts: { ipv6?: boolean } = {},
 ): Promise<ReportingRun> {
-  const args = [PY_CLIENT, '--flow', flow];
+  const args = [PY_CLIENT, '--flow', flow, '--timeout', String(CLIENT_TIMEOUT_S)];
   if (opts.ipv6) args.push('--ipv6');
   return withReport(await runClient(ns, PYTHON, args));
 }

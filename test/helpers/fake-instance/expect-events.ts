@@ -158,3 +158,22 @@ export async function driveScenario(
   const requests = await imds.waitForRequests(expectedRequests, 5000);
   return requests.map((request) => ({ request, pid: pidOf(request), scenario }));
 }
+
+/**
+ * The v1 call after an unanswered token PUT carries `imds.fallback`. `knownGap` names an
+ * analyzer gap already reported: while it stands, a missing marker is a todo (visible in every
+ * run) instead of a failure; once the marker is there the assertion is a plain pass.
+ */
+export function expectFallback(
+  t: Test,
+  e: AnalyzerEvent | undefined,
+  what: string,
+  knownGap?: string,
+): void {
+  const fb = e === undefined ? undefined : field(e, 'imds.fallback');
+  if (fb === undefined && knownGap !== undefined) {
+    t.ok(false, `${what}: marked imds.fallback`, { todo: knownGap });
+    return;
+  }
+  t.ok(fb !== undefined, `${what}: marked imds.fallback`);
+}

@@ -11,7 +11,7 @@
  * A packet from the IMDS to the container is forwarded once by the instance, so the token PUT
  * response sent with IP TTL 1 (hop limit 1) dies there, as on EC2.
  */
-import { createImdsLink, Netns, vethPair, type ImdsLink } from '../netns.js';
+import { createImdsLink, Netns, run, vethPair, type ImdsLink } from '../netns.js';
 
 export const CONTAINER_IPV4 = '198.51.100.2';
 export const CONTAINER_GATEWAY_IPV4 = '198.51.100.1';
@@ -29,8 +29,37 @@ export interface FakeInstanceNet extends ImdsLink {
   readonly bridgeInterface: string;
 }
 
+/** Prefixes the e2e tests pass to createFakeInstanceNet (two letters, see Netns.create). */
+const OUR_NAMESPACE = /^(fi|mq|rc|dm|os)[imc](\d+)-\d+$/;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A test run killed outright (no teardown) leaves its namespaces behind; their names carry the
+ * pid of the test process, so those whose process is gone are removed before building anew.
+ */
+export async function removeStaleNamespaces(): Promise<string[]> {
+  const r = await run('ip', ['netns', 'list']);
+  const stale: string[] = [];
+  for (const line of r.stdout.split('\n')) {
+    const name = line.split(' ')[0] ?? '';
+    const m = OUR_NAMESPACE.exec(name);
+    if (m?.[2] !== undefined && !alive(Number(m[2]))) stale.push(name);
+  }
+  for (const name of stale) await run('ip', ['netns', 'del', name]);
+  return stale;
+}
+
 /** Builds the three namespaces; on any failure removes what it made and rethrows. */
 export async function createFakeInstanceNet(prefix = 'fi'): Promise<FakeInstanceNet> {
+  await removeStaleNamespaces();
   const link = await createImdsLink(prefix);
   let container: Netns | undefined;
   try {
