@@ -158,6 +158,11 @@ export class LiveCapture implements CaptureSource {
     });
   }
 
+  /** True once run() has opened the interface, until stop(). */
+  get capturing(): boolean {
+    return this.#handle !== undefined;
+  }
+
   stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;

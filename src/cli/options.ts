@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
-import { readConfigFile, type ConfigValues } from './config-file.js';
+import { readConfigFile } from './config-file.js';
 import { CliError } from './usage-error.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/imds-analyzer/imds-analyzer.conf';
@@ -120,7 +120,7 @@ function cli(argv: readonly string[]) {
     .alias('version', 'V')
     .help()
     .alias('help', 'h')
-    .strict()
+    .strictOptions()
     .exitProcess(false)
     .fail((message, error) => {
       throw error instanceof CliError ? error : new CliError('ERR_USAGE', message || String(error));
@@ -141,19 +141,20 @@ type Flags = Partial<Record<Configurable | 'read' | 'config', string>> & {
  * the caller then exits 0.
  */
 export async function parseOptions(argv: readonly string[]): Promise<Options | undefined> {
-  let printed = false;
+  // Assigned in yargs' callback, so an object: TypeScript cannot see the callback run.
+  const answered = { output: '' };
   const parser = cli(argv);
-  const parsed = (await parser.parseAsync(argv, {}, (err, _argv, output) => {
-    if (err === null && output !== '') {
-      printed = true;
-      process.stdout.write(output.endsWith('\n') ? output : `${output}\n`);
-    }
+  const parsed = (await parser.parseAsync(argv, {}, (err: Error | undefined, _argv, output) => {
+    if (err === undefined) answered.output = output;
   })) as Record<string, unknown>;
-  if (printed) return undefined;
+  if (answered.output !== '') {
+    process.stdout.write(answered.output.endsWith('\n') ? answered.output : `${answered.output}\n`);
+    return undefined;
+  }
   if (Array.isArray(parsed._) && parsed._.length > 0) {
     throw new CliError('ERR_USAGE', `unexpected argument "${String(parsed._[0])}"`);
   }
-  return resolveOptions(parsed as Flags);
+  return resolveOptions(parsed);
 }
 
 function resolveOptions(flags: Flags): Options {
@@ -161,7 +162,7 @@ function resolveOptions(flags: Flags): Options {
   const config = readConfigFile(configPath, flags.config !== undefined, new Set(CONFIGURABLE));
   const pick = (name: Configurable): string | undefined => {
     const flag = flags[name];
-    return flag !== undefined ? String(flag) : config.get(name);
+    return flag ?? config.get(name);
   };
   const common: Common = {
     interface: pick('interface'),
@@ -230,4 +231,3 @@ function byteSize(value: string, name: string): number {
   }
   return Number(match[1]) * unit;
 }
-
