@@ -4,6 +4,7 @@
  */
 import t from 'tap';
 import { curlGet, curlStatuses, curlToken } from '../helpers/fake-instance/clients.js';
+import { startWitness } from '../helpers/fake-instance/capture.js';
 import { requireE2E } from '../helpers/fake-instance/preflight.js';
 import { createFakeInstanceNet, type FakeInstanceNet } from '../helpers/fake-instance/topology.js';
 import { startMockImds, tokenAt } from '../helpers/mock-imds.js';
@@ -137,6 +138,47 @@ if (await requireE2E(t)) {
       imds.clear();
       const get = await curlGet(net.container, ['/latest/meta-data/instance-id'], { ipv6 });
       t.same(curlStatuses(get), [200], `${fam}: other responses reach the container (normal TTL)`);
+    }
+  });
+
+  t.test('on the wire: the PUT response leaves with TTL/hop limit 1, others with 64', async (t) => {
+    const imds = await startMockImds(net.imds, { mode: 'optional', hopLimit: 1 });
+    t.teardown(() => imds.stop());
+    // Data-carrying segments from IMDS, by IP TTL / IPv6 hop limit.
+    const v4Data =
+      'src host 169.254.169.254 and tcp and (ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2)) > 0';
+    const v6Data =
+      'src host fd00:ec2::254 and ip6[6] = 6 and (ip6[4:2] - ((ip6[52] & 0xf0) >> 2)) > 0';
+    for (const [what, drive, ttl1, ttl64] of [
+      ['token PUT', () => curlToken(net.instance), 1, 0],
+      ['GET', () => curlGet(net.instance, ['/latest/meta-data/instance-id']), 0, 1],
+      ['IPv6 token PUT', () => curlToken(net.instance, { ipv6: true }), 1, 0],
+      [
+        'IPv6 GET',
+        () => curlGet(net.instance, ['/latest/meta-data/instance-id'], { ipv6: true }),
+        0,
+        1,
+      ],
+    ] as const) {
+      const v6 = what.startsWith('IPv6');
+      const data = v6 ? v6Data : v4Data;
+      const hops = v6 ? 'ip6[7]' : 'ip[8]';
+      const w1 = await startWitness(net.instance, 'eth0');
+      await drive();
+      const low = (await w1.stop(`${data} and ${hops} = 1`)).matching;
+      t.equal(
+        low.length > 0,
+        ttl1 === 1,
+        `${what}: ${ttl1 === 1 ? 'some' : 'no'} data segments with TTL 1`,
+      );
+      const w2 = await startWitness(net.instance, 'eth0');
+      await drive();
+      const normal = (await w2.stop(`${data} and ${hops} = 64`)).matching;
+      t.equal(
+        normal.length > 0,
+        ttl64 === 1,
+        `${what}: ${ttl64 === 1 ? 'some' : 'no'} data segments with TTL 64`,
+      );
     }
   });
 

@@ -205,10 +205,11 @@ if (await requireE2E(t)) {
     for (const region of [true, false]) {
       const witness = await startWitness(net.instance);
       const run = await awsCliCredentials(net.instance, { region });
-      const other = await witness.stop();
+      const seen = await witness.stop();
       t.ok(run.report.ok, `credentials resolved (AWS_DEFAULT_REGION ${region ? 'set' : 'unset'})`);
+      t.ok(seen.imdsPackets > 0, `the witness saw the IMDS traffic (${seen.imdsPackets} packets)`);
       t.same(
-        other,
+        seen.matching,
         [],
         `no packet to anything but IMDS (AWS_DEFAULT_REGION ${region ? 'set' : 'unset'})`,
       );

@@ -8,24 +8,35 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, type Netns } from '../netns.js';
 
-export interface Witness {
-  /**
-   * Stops tcpdump and returns one header line per packet that did NOT go to or come from an
-   * IMDS address (IPv6 link-local and multicast housekeeping left out): empty when the client
-   * talked to IMDS only.
-   */
-  stop(): Promise<string[]>;
+export interface WitnessReport {
+  /** Header lines of the packets matching the filter (default: everything NOT to/from IMDS). */
+  readonly matching: string[];
+  /** How many packets to or from an IMDS address were captured: proves the witness saw. */
+  readonly imdsPackets: number;
 }
 
-const NOT_IMDS =
-  'not (host 169.254.169.254 or host fd00:ec2::254) and not (ip6 and (net fe80::/10 or ip6 multicast))';
+export interface Witness {
+  /**
+   * Stops tcpdump and reads the capture back. Without `filter`, `matching` lists packets that
+   * did not go to or come from an IMDS address (IPv6 link-local and multicast housekeeping
+   * left out): empty when the client talked to IMDS only.
+   */
+  stop(filter?: string): Promise<WitnessReport>;
+}
+
+const IMDS_HOSTS = 'host 169.254.169.254 or host fd00:ec2::254';
+const NOT_IMDS = `not (${IMDS_HOSTS}) and not (ip6 and (net fe80::/10 or ip6 multicast))`;
 
 export async function startWitness(ns: Netns, iface = 'any'): Promise<Witness> {
   const dir = mkdtempSync(join(tmpdir(), 'imds-witness-'));
   const file = join(dir, 'witness.pcap');
-  const child = ns.spawn('tcpdump', ['-i', iface, '-n', '-U', '-s', '128', '-w', file], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = ns.spawn(
+    'tcpdump',
+    ['-i', iface, '-n', '--immediate-mode', '-U', '-s', '128', '-w', file],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   const pid = child.pid;
   if (pid === undefined) throw new Error('tcpdump did not start');
   await new Promise<void>((resolve, reject) => {
@@ -51,14 +62,21 @@ export async function startWitness(ns: Netns, iface = 'any'): Promise<Witness> {
     }),
   );
   return {
-    async stop() {
-      await new Promise((r) => setTimeout(r, 300));
+    async stop(filter = NOT_IMDS) {
+      // Immediate mode delivers each packet at once; the pause covers the last one in flight.
+      await new Promise((r) => setTimeout(r, 500));
       process.kill(pid, 'SIGINT');
       await exited;
-      const r = await run('tcpdump', ['-nn', '-q', '-r', file, NOT_IMDS]);
-      rmSync(dir, { recursive: true, force: true });
-      if (r.code !== 0) throw new Error(`tcpdump -r failed: ${r.stderr}`);
-      return r.stdout.split('\n').filter((l) => l.trim() !== '');
+      const read = async (f: string): Promise<string[]> => {
+        const r = await run('tcpdump', ['-nn', '-q', '-r', file, f]);
+        if (r.code !== 0) throw new Error(`tcpdump -r failed: ${r.stderr}`);
+        return r.stdout.split('\n').filter((l) => l.trim() !== '');
+      };
+      try {
+        return { matching: await read(filter), imdsPackets: (await read(IMDS_HOSTS)).length };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
 }
