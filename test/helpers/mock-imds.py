@@ -222,6 +222,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         sock = self.connection
         family = sock.family
         saved = None
+        # Logged before the answer leaves, so the log's order is the order clients were served
+        # (a client's next request cannot overtake the line of the one it waited for).
+        self.log_line(status, cls)
         if hop_limited:
             saved = get_hops(sock, family)
             set_hops(sock, family, self.state.args.hop_limit)
@@ -234,7 +237,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
         self.wfile.flush()
-        self.log_line(status, cls)
         if saved is not None:
             # Retransmissions take the socket's TTL at the time they leave: keep the hop limit
             # until the peer has acknowledged the response (or gone), as the real service's
