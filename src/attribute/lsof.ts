@@ -145,7 +145,7 @@ export function realLsof(path = 'lsof', timeoutMs = 5000): LsofRunner {
         { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
         (err, stdout, stderr) => {
           if (err !== null && stdout === '' && stderr.trim() !== '') {
-            resolve({ stdout, error: stderr.trim().split('\n')[0] ?? String(err) });
+            resolve({ stdout, error: stderr.trim().split('\n')[0] ?? err.message });
             return;
           }
           if (err !== null && (err as { code?: unknown }).code === 'ENOENT') {

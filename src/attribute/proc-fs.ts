@@ -4,6 +4,7 @@
  * every method returns `undefined` (or an errno code) instead of throwing.
  */
 import fs from 'node:fs';
+import { readFile } from 'node:fs/promises';
 
 /** A directory listing, or the errno code (ENOENT, EACCES, ...) that prevented it. */
 export type DirListing = readonly string[] | { readonly error: string };
@@ -11,6 +12,8 @@ export type DirListing = readonly string[] | { readonly error: string };
 export interface ProcFs {
   /** Whole file as text; undefined when it cannot be read (gone, permission, ...). */
   readText(path: string): string | undefined;
+  /** readText on the libuv thread pool, so the main thread can scan meanwhile. */
+  readTextAsync(path: string): Promise<string | undefined>;
   readDir(path: string): DirListing;
   /** Link target; undefined when it cannot be read. */
   readLink(path: string): string | undefined;
@@ -31,6 +34,9 @@ export const realProcFs: ProcFs = {
     } catch {
       return undefined;
     }
+  },
+  readTextAsync(path) {
+    return readFile(path, 'latin1').catch(() => undefined);
   },
   readDir(path) {
     try {
@@ -75,6 +81,10 @@ export class FakeProcFs implements ProcFs {
 
   readText(path: string): string | undefined {
     return this.files.get(path);
+  }
+
+  readTextAsync(path: string): Promise<string | undefined> {
+    return Promise.resolve(this.files.get(path));
   }
 
   readDir(path: string): DirListing {

@@ -47,6 +47,13 @@ export class TableSnapshot {
     return undefined;
   }
 
+  /** Uses text already read (asynchronously, while the pre-scan ran) for a table. */
+  preload(ns: string, name: 'tcp' | 'tcp6', text: string | undefined): void {
+    if (text === undefined) return;
+    this.reads += 1;
+    this.#tables.set(`${ns} ${name}`, parseProcNetTcp(text, name === 'tcp' ? 'ipv4' : 'ipv6'));
+  }
+
   table(ns: string, name: 'tcp' | 'tcp6'): TcpSocketEntry[] | undefined {
     const key = `${ns} ${name}`;
     if (this.#tables.has(key)) return this.#tables.get(key);
@@ -86,30 +93,26 @@ export class TableSnapshot {
     return fallback;
   }
 
-  /** Live sockets win over TIME_WAIT leftovers found in another namespace. */
+  /**
+   * The first namespace whose table has the tuple answers (ours first: the common case costs
+   * one or two table reads); a closed row (TIME_WAIT) answers too, since re-reading every other
+   * namespace for each closed socket made a burst of one-shot clients cost seconds.
+   */
   locate(flow: FlowInfo): LocatedSocket | undefined {
-    let closed: LocatedSocket | undefined;
     const namespaces = this.allNamespaces();
     for (const ns of namespaces) {
       const entry = this.findIn(ns, flow.family, flow.client, flow.server);
-      if (entry === undefined) continue;
-      const found = { entry, ns, client: flow.client, viaConntrack: false };
-      if (entry.inode !== 0) return found;
-      closed ??= found;
+      if (entry !== undefined) return { entry, ns, client: flow.client, viaConntrack: false };
     }
-    if (closed !== undefined) return closed;
     // Seen after NAT: the namespace that did the NAT holds the original tuple in conntrack.
     for (const natNs of namespaces) {
       const original = preNatTuple(this.conntrack(natNs) ?? [], flow.client, flow.server);
       if (original === undefined) continue;
       for (const ns of namespaces) {
         const entry = this.findIn(ns, flow.family, original.src, original.dst);
-        if (entry === undefined) continue;
-        const found = { entry, ns, client: original.src, viaConntrack: true };
-        if (entry.inode !== 0) return found;
-        closed ??= found;
+        if (entry !== undefined) return { entry, ns, client: original.src, viaConntrack: true };
       }
     }
-    return closed;
+    return undefined;
   }
 }

@@ -65,16 +65,17 @@ const cases: { name: string; text: string; unit?: string; runtime?: string; pod?
 ];
 
 for (const c of cases) {
-  t.test(c.name, async (t) => {
+  t.test(c.name, (t) => {
     const f = parseCgroup(c.text);
     t.equal(f.systemdUnit, c.unit, 'unit');
     t.equal(f.container?.runtime, c.runtime, 'runtime');
     t.equal(f.container?.id, c.runtime === undefined ? undefined : ID, 'container id');
     t.equal(f.podUid, c.pod, 'pod uid with dashes');
+    t.end();
   });
 }
 
-t.test('the unified (v2) path wins, then name=systemd, then pids', async (t) => {
+t.test('the unified (v2) path wins, then name=systemd, then pids', (t) => {
   t.equal(chooseCgroupPath('5:cpu:/a\n1:name=systemd:/b\n0::/c\n'), '/c');
   t.equal(chooseCgroupPath('5:cpu,cpuacct:/a\n3:pids:/p\n1:name=systemd:/b\n'), '/b');
   t.equal(chooseCgroupPath('5:cpu,cpuacct:/a\n3:pids:/p\n'), '/p');
@@ -85,4 +86,5 @@ t.test('the unified (v2) path wins, then name=systemd, then pids', async (t) => 
     container: undefined,
     podUid: undefined,
   });
+  t.end();
 });

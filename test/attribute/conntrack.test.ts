@@ -8,7 +8,7 @@ ipv6     10 tcp      6 117 ESTABLISHED src=2001:0db8:0000:0000:0000:0000:0000:00
 broken
 `;
 
-t.test('TCP entries with both tuples; other protocols skipped', async (t) => {
+t.test('TCP entries with both tuples; other protocols skipped', (t) => {
   const e = parseConntrack(TABLE);
   t.equal(e.length, 3);
   t.same(e[0]?.original, {
@@ -21,9 +21,10 @@ t.test('TCP entries with both tuples; other protocols skipped', async (t) => {
     { ip: '2001:db8::64', port: 42000 },
     'zero-padded IPv6 made canonical',
   );
+  t.end();
 });
 
-t.test('a post-NAT flow maps back to the pre-NAT client', async (t) => {
+t.test('a post-NAT flow maps back to the pre-NAT client', (t) => {
   const e = parseConntrack(TABLE);
   const server = { ip: '169.254.169.254', port: 80 };
   t.same(preNatTuple(e, { ip: '192.0.2.2', port: 40000 }, server)?.src, {
@@ -37,12 +38,14 @@ t.test('a post-NAT flow maps back to the pre-NAT client', async (t) => {
     { ip: '2001:db8::64', port: 42000 },
     'IPv6 NAT with port rewrite',
   );
+  t.end();
 });
 
-t.test('IPv6 spellings', async (t) => {
+t.test('IPv6 spellings', (t) => {
   t.equal(canonicalIpv6('FD00:0EC2:0:0:0:0:0:254'), 'fd00:ec2::254');
   t.equal(canonicalIpv6('::1'), '::1');
   t.equal(canonicalIpv6('1:2:3:4:5:6:7'), undefined);
   t.equal(canonicalIpv6('1::2::3'), undefined);
   t.equal(canonicalIpv6('g::1'), undefined);
+  t.end();
 });

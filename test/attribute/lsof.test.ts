@@ -22,7 +22,7 @@ f6
 n*:8080
 `;
 
-t.test('-F output: process sets with their connected sockets', async (t) => {
+t.test('-F output: process sets with their connected sockets', (t) => {
   const s = parseLsofF(OUT);
   t.equal(s.length, 3, 'the listening socket has no peer and is skipped');
   t.same(s[0], {
@@ -38,9 +38,10 @@ t.test('-F output: process sets with their connected sockets', async (t) => {
   t.equal(s[1]?.fd, '5');
   t.same(s[2]?.local, { ip: '2001:db8::2', port: 41000 });
   t.equal(s[2]?.login, 'nobody');
+  t.end();
 });
 
-t.test('the client tuple picks the right process', async (t) => {
+t.test('the client tuple picks the right process', (t) => {
   const s = parseLsofF(OUT);
   const server = { ip: '169.254.169.254', port: 80 };
   t.equal(findLsofClient(s, { ip: '192.0.2.2', port: 40002 }, server)?.pid, 4321);
@@ -53,9 +54,10 @@ t.test('the client tuple picks the right process', async (t) => {
   t.equal(f.pid, 5555);
   t.equal(f.userName, 'nobody');
   t.same(f.parent, { pid: 1, name: '' });
+  t.end();
 });
 
-t.test('arguments: numeric, -F fields, IPv6 in brackets', async (t) => {
+t.test('arguments: numeric, -F fields, IPv6 in brackets', (t) => {
   t.same(lsofArgs({ ip: '169.254.169.254', port: 80 }), [
     '-nP',
     '-w',
@@ -65,4 +67,5 @@ t.test('arguments: numeric, -F fields, IPv6 in brackets', async (t) => {
   ]);
   t.equal(lsofArgs({ ip: 'fd00:ec2::254', port: 80 }).at(-1), '-iTCP@[fd00:ec2::254]:80');
   t.same(parseLsofF('garbage\nn1.2.3.4:5->6.7.8.9:10\n'), [], 'no p line: nothing');
+  t.end();
 });

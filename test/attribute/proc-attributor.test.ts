@@ -77,7 +77,9 @@ const opts = { retryDelaysMs: [1], indexRefreshMs: 0, now: () => 1000 };
 
 t.test('lookups arriving together are answered by one pass', async (t) => {
   const a = new ProcAttributor({ fs: host(), ...opts });
-  t.teardown(() => a.close());
+  t.teardown(() => {
+    a.close();
+  });
   const [r1, r2] = await Promise.all([
     a.lookup(flow('192.0.2.2', 40000), 990),
     a.lookup(flow('192.0.2.2', 40001), 995),
@@ -92,7 +94,9 @@ t.test('lookups arriving together are answered by one pass', async (t) => {
 
 t.test('a socket found again is answered from the cache with one readlink', async (t) => {
   const a = new ProcAttributor({ fs: host(), ...opts });
-  t.teardown(() => a.close());
+  t.teardown(() => {
+    a.close();
+  });
   await a.lookup(flow('192.0.2.2', 40000), 0);
   const scanned = a.stats.pidsScanned;
   const r = await a.lookup(flow('192.0.2.2', 40000), 0);
@@ -103,21 +107,27 @@ t.test('a socket found again is answered from the cache with one readlink', asyn
 
 t.test('a container socket is found in its namespace table', async (t) => {
   const a = new ProcAttributor({ fs: host(), ...opts });
-  t.teardown(() => a.close());
+  t.teardown(() => {
+    a.close();
+  });
   const r = await a.lookup(flow('198.51.100.2', 41000), 0);
   t.equal(r.status === 'ok' && r.process.pid, 801);
 });
 
 t.test('a flow seen after NAT is mapped back through conntrack', async (t) => {
   const a = new ProcAttributor({ fs: host(), ...opts });
-  t.teardown(() => a.close());
+  t.teardown(() => {
+    a.close();
+  });
   const r = await a.lookup(flow('192.0.2.2', 45000), 0);
   t.equal(r.status === 'ok' && r.process.pid, 801);
 });
 
 t.test('a socket nobody holds any more: exited, with the uid from the table', async (t) => {
   const a = new ProcAttributor({ fs: host(), ...opts });
-  t.teardown(() => a.close());
+  t.teardown(() => {
+    a.close();
+  });
   const r = await a.lookup(flow('192.0.2.2', 40003), 0);
   t.equal(r.status, 'exited');
   t.match(r, { uid: 0, userName: 'root', reason: /no live process holds socket:\[1004\]/ });
@@ -127,7 +137,9 @@ t.test('a socket nobody holds any more: exited, with the uid from the table', as
 
 t.test('a socket in no table: unknown after the retries, never a rejection', async (t) => {
   const a = new ProcAttributor({ fs: host(), ...opts });
-  t.teardown(() => a.close());
+  t.teardown(() => {
+    a.close();
+  });
   const r = await a.lookup(flow('192.0.2.2', 49999), 0);
   t.same(r, { status: 'unknown', reason: 'socket not found in any network namespace' });
   t.equal(a.stats.passes, 2, 'one retry');
@@ -138,7 +150,9 @@ t.test('unreadable fd tables make the answer unknown, naming the path', async (t
   fs.denied.add('/proc/1/fd');
   fs.denied.add('/proc/900/fd');
   const a = new ProcAttributor({ fs, ...opts });
-  t.teardown(() => a.close());
+  t.teardown(() => {
+    a.close();
+  });
   const r = await a.lookup(flow('192.0.2.2', 40000), 0);
   t.equal(r.status, 'unknown');
   t.match(r, {
@@ -157,10 +171,11 @@ t.test('close() settles pending lookups', async (t) => {
   });
 });
 
-t.test('newest pid first, across a pid wrap', async (t) => {
+t.test('newest pid first, across a pid wrap', (t) => {
   t.equal(parseLastPid('0.05 0.20 0.11 1/88 7942\n'), 7942);
   t.equal(parseLastPid(''), undefined);
   t.same(newestFirst([1, 5, 300, 7942, 30000, 31000], 7942), [7942, 300, 5, 1, 31000, 30000]);
   t.same(newestFirst([3, 1, 2], undefined), [3, 2, 1]);
   t.same(newestFirst([3, 1, 2], 0), [3, 2, 1]);
+  t.end();
 });

@@ -23,12 +23,16 @@ t.teardown(async () => {
 
 t.test('a client holding a connection is named with its pid, args and uid', async (t) => {
   const child = link.instance.spawn(PYTHON, ['-c', clientScript, '169.254.169.254', 'hold']);
-  t.teardown(() => child.kill());
+  t.teardown(() => {
+    child.kill();
+  });
   const line = await waitForLine(child, /^connected /);
   const [, pid, localPort] = line.split(' ');
   const flow = flowOf('192.0.2.2', Number(localPort), '169.254.169.254');
   const a = new ProcAttributor();
-  t.teardown(() => a.close());
+  t.teardown(() => {
+    a.close();
+  });
   const r = await a.lookup(flow, Date.now());
   t.equal(r.status, 'ok', r.status === 'ok' ? 'named' : r.reason);
   if (r.status !== 'ok') return;

@@ -129,7 +129,10 @@ t.test('a client that exited right after sending: exited or unknown, with a reas
   const c = await client(link.instance, '169.254.169.254', 'exit');
   await new Promise<void>((resolve) => {
     if (c.child.exitCode !== null) resolve();
-    else c.child.on('exit', () => resolve());
+    else
+      c.child.on('exit', () => {
+        resolve();
+      });
   });
   const r = await a.lookup(flowOf('192.0.2.2', c.port, '169.254.169.254'), Date.now());
   t.not(r.status, 'ok');

@@ -18,7 +18,7 @@ const TCP6 = `  sl  local_address                         remote_address        
    1: B80D0120000000000000000002000000:A001 C20E00FD000000000000000054020000:0050 01 00000000:00000000 00:00000000 00000000     0        0 4444 1 0000000000000000 20 4 0 10 -1
 `;
 
-t.test('IPv4 rows: words are little-endian, ports big hex', async (t) => {
+t.test('IPv4 rows: words are little-endian, ports big hex', (t) => {
   const rows = parseProcNetTcp(TCP, 'ipv4', true);
   t.equal(rows.length, 3, 'header and malformed lines skipped');
   t.same(rows[1], {
@@ -31,16 +31,18 @@ t.test('IPv4 rows: words are little-endian, ports big hex', async (t) => {
   });
   t.equal(rows[2]?.state, 6, 'TIME_WAIT');
   t.equal(rows[2]?.inode, 0);
+  t.end();
 });
 
-t.test('a big-endian kernel prints the same address without word swapping', async (t) => {
+t.test('a big-endian kernel prints the same address without word swapping', (t) => {
   t.same(parseHexEndpoint('0A000202:9C40', false), { ip: '10.0.2.2', port: 40000 });
   t.same(parseHexEndpoint('0202000A:9C40', true), { ip: '10.0.2.2', port: 40000 });
   t.equal(parseHexEndpoint('0202000A', true), undefined);
   t.equal(parseHexEndpoint('02020:0050', true), undefined);
+  t.end();
 });
 
-t.test('IPv6 rows: four little-endian words, IPv4-mapped kept as ::ffff:a.b.c.d', async (t) => {
+t.test('IPv6 rows: four little-endian words, IPv4-mapped kept as ::ffff:a.b.c.d', (t) => {
   const rows = parseProcNetTcp(TCP6, 'ipv6', true);
   t.equal(rows.length, 2);
   t.same(rows[0]?.local, { ip: '::ffff:10.0.2.2', port: 40960 });
@@ -48,9 +50,10 @@ t.test('IPv6 rows: four little-endian words, IPv4-mapped kept as ::ffff:a.b.c.d'
   t.equal(rows[0]?.uid, 33);
   t.same(rows[1]?.local, { ip: '2001:db8::2', port: 40961 });
   t.same(rows[1]?.remote, { ip: 'fd00:ec2::254', port: 80 });
+  t.end();
 });
 
-t.test('the client socket of a flow is found by its tuple, mapped or not', async (t) => {
+t.test('the client socket of a flow is found by its tuple, mapped or not', (t) => {
   const v4 = parseProcNetTcp(TCP, 'ipv4', true);
   const v6 = parseProcNetTcp(TCP6, 'ipv6', true);
   const server = { ip: '169.254.169.254', port: 80 };
@@ -71,9 +74,10 @@ t.test('the client socket of a flow is found by its tuple, mapped or not', async
       ?.inode,
     4444,
   );
+  t.end();
 });
 
-t.test('a live socket wins over a TIME_WAIT leftover with the same tuple', async (t) => {
+t.test('a live socket wins over a TIME_WAIT leftover with the same tuple', (t) => {
   const rows = parseProcNetTcp(
     `sl local rem
    0: 0202000A:9C40 FEA9FEA9:0050 06 00000000:00000000 03:00001770 00000000     0        0 0 3
@@ -87,4 +91,5 @@ t.test('a live socket wins over a TIME_WAIT leftover with the same tuple', async
       ?.inode,
     5555,
   );
+  t.end();
 });

@@ -16,7 +16,7 @@ const stat = (pid: number, comm: string, ppid: number, start: number): string =>
 const status = (uid: number): string =>
   `Name:\tx\nUmask:\t0022\nState:\tS (sleeping)\nPid:\t1\nUid:\t${uid}\t${uid}\t${uid}\t${uid}\nGid:\t0\t0\t0\t0\n`;
 
-t.test('stat: comm may hold spaces and parentheses', async (t) => {
+t.test('stat: comm may hold spaces and parentheses', (t) => {
   t.same(parseStat(stat(4242, 'we ird) (name', 17, 123456)), {
     pid: 4242,
     comm: 'we ird) (name',
@@ -25,9 +25,10 @@ t.test('stat: comm may hold spaces and parentheses', async (t) => {
   });
   t.equal(parseStat('garbage'), undefined);
   t.equal(parseStat('12 (x) S'), undefined, 'truncated');
+  t.end();
 });
 
-t.test('status, cmdline, btime, passwd', async (t) => {
+t.test('status, cmdline, btime, passwd', (t) => {
   t.equal(parseStatusUid('Uid:\t1000\t33\t33\t33\n'), 33, 'effective uid');
   t.equal(parseStatusUid('Name:\tx\n'), undefined);
   t.same(parseCmdline('curl\0-s\0http://169.254.169.254/\0'), [
@@ -49,6 +50,7 @@ t.test('status, cmdline, btime, passwd', async (t) => {
       [65534, 'nobody'],
     ],
   );
+  t.end();
 });
 
 function fakeHost(): FakeProcFs {
@@ -67,7 +69,7 @@ function fakeHost(): FakeProcFs {
   return fs;
 }
 
-t.test('facts of a containerised curl, with its parent chain to pid 1', async (t) => {
+t.test('facts of a containerised curl, with its parent chain to pid 1', (t) => {
   const fs = fakeHost();
   const reader = new ProcessFactsReader({
     fs,
@@ -95,9 +97,10 @@ t.test('facts of a containerised curl, with its parent chain to pid 1', async (t
   t.equal(f.userName, 'svc');
   t.same(f.container, { id: 'ab'.repeat(32), runtime: 'docker' });
   t.equal(f.systemdUnit, undefined, 'a container scope is not a unit');
+  t.end();
 });
 
-t.test('a process that vanished midway still yields what was read', async (t) => {
+t.test('a process that vanished midway still yields what was read', (t) => {
   const fs = fakeHost();
   fs.files.delete('/proc/900/status');
   fs.files.delete('/proc/900/cgroup');
@@ -113,4 +116,5 @@ t.test('a process that vanished midway still yields what was read', async (t) =>
   t.equal(f?.uid, 998, 'uid from the socket table');
   t.equal(f?.executable, undefined);
   t.equal(reader.read(901), undefined, 'nothing readable: undefined');
+  t.end();
 });

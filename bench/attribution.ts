@@ -1,0 +1,98 @@
+/**
+ * Attribution benchmark: how often is a short-lived `curl` named with the right pid, and how
+ * fast? Builds the fake instance + IMDS namespaces, then for each mode runs
+ * dist/bench/attribution-worker.js inside the instance namespace: N parallel curls plus one
+ * long-lived keep-alive client, a SYN listener on the real capture path, truth from the pids
+ * the worker spawned itself.
+ *
+ *   bench/run-attribution.sh [--n 100] [--repeat 3] [--modes tuned,naive] [--nice 0,-10]
+ *
+ * Modes: tuned (batched, newest pid first, skip by index), naive (the brief's prototype: one
+ * pass per SYN, /proc order, no skipping), nobatch, oldest-first.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { createImdsLink, run } from '../test/helpers/netns.js';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
+}
+
+const n = Number(arg('n', '100'));
+const repeat = Number(arg('repeat', '3'));
+const modes = arg('modes', 'tuned,naive').split(',');
+const nices = arg('nice', '0').split(',').map(Number);
+const worker = new URL('./attribution-worker.js', import.meta.url).pathname;
+
+interface WorkerResult {
+  mode: string;
+  nice: number;
+  curls: number;
+  synsSeen: number;
+  right: number;
+  wrong: number;
+  exited: number;
+  unknown: number;
+  keepaliveRight: boolean;
+  medianMs: number;
+  p99Ms: number;
+  reasons: Record<string, number>;
+}
+
+const link = await createImdsLink('bn');
+let server: ChildProcess | undefined;
+try {
+  server = link.imds.spawn('/usr/bin/python3', ['-u', 'test/helpers/mock-imds.py'], {
+    cwd: process.cwd(),
+  });
+  await new Promise<void>((resolve, reject) => {
+    server?.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('listening')) resolve();
+    });
+    server?.on('exit', () => {
+      reject(new Error('mock IMDS exited'));
+    });
+  });
+  console.log(
+    `machine: ${(await run('uname', ['-srm'])).stdout.trim()}, ${(await run('nproc', [])).stdout.trim()} cpus, node ${process.version}`,
+  );
+  console.log(`n=${n} curls in parallel + 1 keep-alive client, ${repeat} runs per row`);
+  console.log('mode          nice  right%  wrong  exited%  unknown%  keepalive  median_ms  p99_ms');
+  for (const mode of modes) {
+    for (const nice of nices) {
+      const rows: WorkerResult[] = [];
+      for (let i = 0; i < repeat; i++) {
+        const r = await link.instance.run(
+          process.execPath,
+          [worker, String(n), mode, String(nice), link.instanceInterface],
+          120_000,
+        );
+        const line = r.stdout.trim().split('\n').pop() ?? '';
+        try {
+          rows.push(JSON.parse(line) as WorkerResult);
+        } catch {
+          console.error(`worker failed (${r.code}): ${r.stderr.slice(0, 2000)}`);
+        }
+        if (process.argv.includes('--verbose')) console.log(line);
+      }
+      if (rows.length === 0) continue;
+      const sum = (f: (w: WorkerResult) => number): number => rows.reduce((s, w) => s + f(w), 0);
+      const curls = sum((w) => w.curls);
+      const pct = (x: number): string => ((100 * x) / curls).toFixed(1).padStart(6);
+      const avg = (f: (w: WorkerResult) => number): string =>
+        (sum(f) / rows.length).toFixed(2).padStart(9);
+      console.log(
+        `${mode.padEnd(13)} ${String(nice).padStart(4)}  ${pct(sum((w) => w.right))}  ${String(sum((w) => w.wrong)).padStart(5)}  ${pct(sum((w) => w.exited))}   ${pct(sum((w) => w.unknown))}  ${`${rows.filter((w) => w.keepaliveRight).length}/${rows.length}`.padStart(9)}  ${avg((w) => w.medianMs)}  ${avg((w) => w.p99Ms)}`,
+      );
+      const missed = sum((w) => w.curls + 1 - w.synsSeen);
+      if (missed > 0) console.log(`  (${missed} SYNs not captured)`);
+      const reasons = new Map<string, number>();
+      for (const w of rows)
+        for (const [k, v] of Object.entries(w.reasons)) reasons.set(k, (reasons.get(k) ?? 0) + v);
+      for (const [k, v] of reasons) console.log(`  ${v} x ${k}`);
+    }
+  }
+} finally {
+  server?.kill();
+  await link.destroy();
+}
