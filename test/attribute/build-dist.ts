@@ -1,5 +1,5 @@
 /** Compiles the project to dist/ once when a compiled script a test needs is missing or stale. */
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { run } from '../helpers/netns.js';
 
 function mtime(path: string): number {
