@@ -115,16 +115,18 @@ export class LineWriter {
 
   readonly #onDrain = (): void => {
     this.#waiting = false;
-    while (this.#queueHead < this.#queue.length && !this.#waiting && !this.#closed) {
+    // #write returns false when the stream asks to wait again or is gone (#close wakes waiters).
+    let flowing = true;
+    while (flowing && this.#queueHead < this.#queue.length) {
       const text = this.#queue[this.#queueHead++] ?? '';
       this.#queuedBytes -= text.length;
-      this.#write(text);
+      flowing = this.#write(text);
     }
     if (this.#queueHead >= this.#queue.length) {
       this.#queue = [];
       this.#queueHead = 0;
     }
-    if (!this.#waiting) this.#wake();
+    if (flowing) this.#wake();
   };
 
   #close(error: NodeJS.ErrnoException | undefined): void {

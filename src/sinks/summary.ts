@@ -192,7 +192,9 @@ export class Summary {
               twins_suppressed: cap.twinsSuppressed,
               parse_errors: parseErrors(cap.anomalies),
               flow_evictions: flowEvictions(cap.anomalies),
-              anomalies: { ...cap.anomalies },
+              anomalies: Object.fromEntries(
+                Object.entries(cap.anomalies).sort(([a], [b]) => a.localeCompare(b)),
+              ),
             },
           }),
           clients: entries.map((e) => this.#clientOf(e)),
@@ -215,7 +217,7 @@ export class Summary {
         `  ${num(c.requests.v1)} ${num(c.requests.v2)} ${num(c.requests.token)}  ${safeText(c.identity, 400)}`,
       );
       const statuses = Object.entries(c.statuses)
-        .map(([k, n]) => `${k}×${n}`)
+        .map(([k, n]) => `${k}:${n}`)
         .join(' ');
       const attribution = Object.entries(c.attribution)
         .filter(([, n]) => n > 0)
@@ -256,7 +258,9 @@ export class Summary {
       );
       lines.push(`  parse errors      ${c.parse_errors}`);
       lines.push(`  flow evictions    ${c.flow_evictions}`);
-      lines.push(`  NAT twins         ${c.twins_suppressed} requests reported once`);
+      lines.push(
+        `  NAT twins         ${c.twins_suppressed} (requests seen before and after NAT, reported once)`,
+      );
       const anomalies = Object.entries(c.anomalies);
       lines.push(
         `  anomalies         ${anomalies.length === 0 ? 'none' : anomalies.map(([k, n]) => `${safeText(k, 100)} ${n}`).join(', ')}`,

@@ -29,10 +29,7 @@ export function textLine(record: ImdsRequestRecord): string {
     c.status ??
     (exchange.outcome === 'response_unparsable' ? '???' : '---');
   const { path } = splitTarget(request.target);
-  const parts = [
-    `${time} ${c.kind.padEnd(5)} ${safeText(request.method, LIMITS.method)} ${safeText(path, TEXT_PATH)} -> ${status}`,
-    who(record),
-  ];
+  const head = `${time} ${c.kind.padEnd(5)} ${safeText(request.method, LIMITS.method)} ${safeText(path, TEXT_PATH)} -> ${status}`;
   const agent = headerValue(request.headers, 'user-agent');
   const tail: string[] = [];
   if (agent !== undefined && agent !== '') tail.push(`[${safeText(agent, TEXT_AGENT)}]`);
@@ -41,10 +38,9 @@ export function textLine(record: ImdsRequestRecord): string {
   if (record.fallback !== undefined) {
     tail.push(`v1-fallback(after ${safeText(record.fallback.afterTokenFlowId, 32)})`);
   }
-  if (tail.length > 0) parts[1] += ` ${tail.join(' ')}`;
+  const sender = tail.length > 0 ? `${who(record)} ${tail.join(' ')}` : who(record);
   const client = flow.family === 'ipv6' ? `[${flow.client.ip}]` : flow.client.ip;
-  parts.push(`${client}:${flow.client.port}`);
-  return parts.join('  ');
+  return `${head}  ${sender}  ${client}:${flow.client.port}`;
 }
 
 function who(record: ImdsRequestRecord): string {

@@ -68,10 +68,17 @@ t.test('a named v1 call maps every field by name', (t) => {
 });
 
 t.test('token requests carry ttl and the issued token fingerprint', (t) => {
-  const ev = toEcsEvent(record({ kind: 'token', ttl: 21600, fingerprint: '0123456789abcdef' }), HOST);
+  const ev = toEcsEvent(
+    record({ kind: 'token', ttl: 21600, fingerprint: '0123456789abcdef' }),
+    HOST,
+  );
   t.same(schemaErrors(ev), []);
   t.equal(ev.http.request.method, 'PUT');
-  t.same(ev.imds.token, { fingerprint: '0123456789abcdef', ttl_seconds: 21600, ttl_invalid: false });
+  t.same(ev.imds.token, {
+    fingerprint: '0123456789abcdef',
+    ttl_seconds: 21600,
+    ttl_invalid: false,
+  });
 
   const bad = toEcsEvent(record({ kind: 'token', ttlInvalid: true, status: 400 }), HOST);
   t.same(schemaErrors(bad), []);
@@ -188,6 +195,7 @@ t.test('wire strings are bounded; the JSON stays one line', (t) => {
   t.equal(ev.user_agent?.original.length, 512);
   t.ok(ev.user_agent?.original.endsWith('…'));
   const line = JSON.stringify(ev);
+  // eslint-disable-next-line no-control-regex -- asserting these are absent
   t.notMatch(line, /[\n\r\u001b]/, 'control characters are escaped by JSON');
   t.equal((JSON.parse(line) as typeof ev).url.path, '/latest/\u001b[31mred\n', 'kept faithfully');
   t.end();

@@ -9,7 +9,9 @@ t.test('a named process is its executable, command line and unit, not its pid', 
     '/usr/bin/curl: curl -s http://169.254.169.254/latest/meta-data/ (unit cron.service)',
   );
   const samePidless = processIdentity(
-    record({ attribution: { ...OK, process: curlProcess({ pid: 99, start: '2026-01-02T05:00:00.000Z' }) } }),
+    record({
+      attribution: { ...OK, process: curlProcess({ pid: 99, start: '2026-01-02T05:00:00.000Z' }) },
+    }),
   );
   t.equal(samePidless.key, a.key, 'another run of the same job is the same client');
   const otherArgs = processIdentity(
@@ -36,7 +38,10 @@ t.test('containers name the container, not the unit', (t) => {
       },
     }),
   );
-  t.equal(id.label, 'curl: curl -s http://169.254.169.254/latest/meta-data/ (container 0123456789ab)');
+  t.equal(
+    id.label,
+    'curl: curl -s http://169.254.169.254/latest/meta-data/ (container 0123456789ab)',
+  );
   const other = processIdentity(
     record({
       attribution: {
@@ -54,7 +59,17 @@ t.test('containers name the container, not the unit', (t) => {
 
 t.test('kernel threads and empty command lines still get a label', (t) => {
   const id = processIdentity(
-    record({ attribution: { ...OK, process: curlProcess({ commandLine: '', args: [], executable: undefined, systemdUnit: undefined }) } }),
+    record({
+      attribution: {
+        ...OK,
+        process: curlProcess({
+          commandLine: '',
+          args: [],
+          executable: undefined,
+          systemdUnit: undefined,
+        }),
+      },
+    }),
   );
   t.equal(id.label, 'curl: [curl]');
   t.end();

@@ -36,13 +36,16 @@ export function curlProcess(overrides: Partial<ProcessFacts> = {}): ProcessFacts
   };
 }
 
-export const OK: Attribution = {
+type Ok = Extract<Attribution, { status: 'ok' }>;
+type Exited = Extract<Attribution, { status: 'exited' }>;
+
+export const OK: Ok = {
   status: 'ok',
   method: 'proc',
   process: curlProcess(),
   latencyMs: 0.4321,
 };
-export const EXITED: Attribution = {
+export const EXITED: Exited = {
   status: 'exited',
   method: 'proc',
   reason: 'process exited before lookup',
@@ -53,29 +56,29 @@ export const EXITED: Attribution = {
 export const UNKNOWN: Attribution = { status: 'unknown', reason: 'reading a capture file' };
 
 export interface RecordSpec {
-  kind?: ImdsKind;
-  method?: string;
-  target?: string;
-  headers?: HttpHeader[];
+  kind?: ImdsKind | undefined;
+  method?: string | undefined;
+  target?: string | undefined;
+  headers?: HttpHeader[] | undefined;
   status?: number | undefined;
-  outcome?: 'answered' | 'no_response' | 'response_unparsable';
-  timeMs?: number;
-  responseDelayMs?: number;
-  attribution?: Attribution;
-  family?: 'ipv4' | 'ipv6';
-  clientIp?: string;
-  clientPort?: number;
-  flowId?: string;
-  requestIndex?: number;
-  fingerprint?: string;
-  ttl?: number;
-  ttlInvalid?: boolean;
-  forwardedFor?: boolean;
-  fallback?: ImdsRequestRecord['fallback'];
-  clientName?: string;
+  outcome?: 'answered' | 'no_response' | 'response_unparsable' | undefined;
+  timeMs?: number | undefined;
+  responseDelayMs?: number | undefined;
+  attribution?: Attribution | undefined;
+  family?: 'ipv4' | 'ipv6' | undefined;
+  clientIp?: string | undefined;
+  clientPort?: number | undefined;
+  flowId?: string | undefined;
+  requestIndex?: number | undefined;
+  fingerprint?: string | undefined;
+  ttl?: number | undefined;
+  ttlInvalid?: boolean | undefined;
+  forwardedFor?: boolean | undefined;
+  fallback?: ImdsRequestRecord['fallback'] | undefined;
+  clientName?: string | undefined;
   clientVersion?: string | undefined;
   supportsV2?: boolean | undefined;
-  hint?: string;
+  hint?: string | undefined;
 }
 
 export function record(spec: RecordSpec = {}): ImdsRequestRecord {

@@ -14,7 +14,11 @@ t.test('first sighting is logged at once, repeats are rolled up per key', (t) =>
   t.equal(r.offer(cron, T0), 'first');
   t.equal(r.offer(cron, T0 + 1000), 'repeat');
   t.equal(r.offer(record({ status: 404 }), T0 + 2000), 'repeat');
-  t.equal(r.offer(record({ target: '/latest/meta-data/ami-id' }), T0 + 3000), 'first', 'other path');
+  t.equal(
+    r.offer(record({ target: '/latest/meta-data/ami-id' }), T0 + 3000),
+    'first',
+    'other path',
+  );
   t.equal(r.offer(record({ kind: 'v2' }), T0 + 3000), 'first', 'other kind');
   t.equal(r.offer(other, T0 + 4000), 'first', 'other process');
   t.equal(events.length, 0, 'nothing before the interval ends');
@@ -128,7 +132,10 @@ t.test('counters past the cap fold into one overflow event per kind', (t) => {
   t.equal(overflow?.imds.rollup.count, 2);
   t.equal(overflow?.imds.rollup.overflow_keys, 1);
   t.equal(overflow?.url, undefined);
-  t.equal(events.reduce((n, e) => n + e.imds.rollup.count, 0), 6);
+  t.equal(
+    events.reduce((n, e) => n + e.imds.rollup.count, 0),
+    6,
+  );
   t.end();
 });
 

@@ -16,7 +16,13 @@ t.test('one aligned line per request', (t) => {
   );
   t.equal(
     textLine(
-      record({ kind: 'v2', family: 'ipv6', outcome: 'response_unparsable', attribution: UNKNOWN, headers: [] }),
+      record({
+        kind: 'v2',
+        family: 'ipv6',
+        outcome: 'response_unparsable',
+        attribution: UNKNOWN,
+        headers: [],
+      }),
     ),
     '03:04:05.678 v2    GET /latest/meta-data/instance-id -> ???  unknown process  [2001:db8::2]:40000',
   );
@@ -29,13 +35,22 @@ t.test('fallback, forwarded-for, invalid ttl and containers are flagged', (t) =>
       forwardedFor: true,
       attribution: {
         ...OK,
-        process: curlProcess({ args: ['curl'], container: { id: 'b'.repeat(64), runtime: 'docker' } }),
+        process: curlProcess({
+          args: ['curl'],
+          container: { id: 'b'.repeat(64), runtime: 'docker' },
+        }),
       },
       fallback: { afterTokenFlowId: 'C3', tokenOutcome: 'no_response', explanation: 'hop limit' },
     }),
   );
-  t.match(line, /pid 1234 curl \(root\) container bbbbbbbbbbbb \[curl\/7\.88\.1\] x-forwarded-for v1-fallback\(after C3\)  192/);
-  t.match(textLine(record({ kind: 'token', ttlInvalid: true, status: 400 })), / -> 400 .* ttl-invalid/);
+  t.match(
+    line,
+    /pid 1234 curl \(root\) container bbbbbbbbbbbb \[curl\/7\.88\.1\] x-forwarded-for v1-fallback\(after C3\) {2}192/,
+  );
+  t.match(
+    textLine(record({ kind: 'token', ttlInvalid: true, status: 400 })),
+    / -> 400 .* ttl-invalid/,
+  );
   t.end();
 });
 
@@ -47,6 +62,7 @@ t.test('control characters from the wire are escaped', (t) => {
       method: 'G\tET',
     }),
   );
+  // eslint-disable-next-line no-control-regex -- asserting these are absent
   t.notMatch(line, /[\u0000-\u001f\u007f\u202e]/);
   t.match(line, /G\\x09ET \/latest\/\\x00x/);
   t.match(line, /\[evil\\x0d\\x0a<3>forged line\\x1b\[2J\\u202e\]/);
@@ -72,10 +88,16 @@ t.test('token values on command lines are redacted', (t) => {
     'curl -H "X-aws-ec2-metadata-token: [REDACTED]" http://x',
   );
   t.equal(
-    redactSecrets('curl -H X-aws-ec2-metadata-token:AQAEAbc123== -H x-aws-ec2-metadata-token-ttl-seconds:60', []),
+    redactSecrets(
+      'curl -H X-aws-ec2-metadata-token:AQAEAbc123== -H x-aws-ec2-metadata-token-ttl-seconds:60',
+      [],
+    ),
     'curl -H X-aws-ec2-metadata-token:[REDACTED] -H x-aws-ec2-metadata-token-ttl-seconds:60',
   );
-  t.equal(redactSecrets('wget --header=tok AQAEAbc123==', ['AQAEAbc123==']), 'wget --header=tok [REDACTED]');
+  t.equal(
+    redactSecrets('wget --header=tok AQAEAbc123==', ['AQAEAbc123==']),
+    'wget --header=tok [REDACTED]',
+  );
   t.equal(redactSecrets('ab', ['a']), 'ab', 'too short to redact by value');
   t.end();
 });
