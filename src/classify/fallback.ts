@@ -2,6 +2,11 @@
  * The hop-limit symptom across requests of one client: a token PUT that failed (no response,
  * unreadable response or status >= 400) followed, within a window, by an IMDSv1 call.
  *
+ * A token PUT answered 200 counts too until the client sends a v2 call: a capture on the host
+ * sees IMDS answer a container's PUT (with IP TTL 1), then the host drops that answer when it
+ * forwards it into the container. A client that really got its token uses it; one that calls
+ * v1 instead never received it.
+ *
  * The identity is whatever the pipeline can say about "the same client": a process identity
  * when attribution worked, the client IP otherwise. Memory is bounded: at most `maxIdentities`
  * remembered failures, least recently touched dropped first, expired ones dropped on sight.
@@ -24,8 +29,14 @@ interface FailedToken {
 const RAISE_HOP_LIMIT =
   'aws ec2 modify-instance-metadata-options --instance-id <id> --http-put-response-hop-limit 2';
 
+/** tokenOutcome of a token PUT that IMDS answered but whose token the client never used. */
+export const UNUSED_TOKEN_OUTCOME = 'answered, token never used';
+
 function explain(failed: FailedToken, inContainer: boolean): string {
-  const base = `token request failed (${failed.tokenOutcome}) and the client fell back to IMDSv1`;
+  const base =
+    failed.tokenOutcome === UNUSED_TOKEN_OUTCOME
+      ? 'IMDS answered the token request but the client never used the token and fell back to IMDSv1, so the answer most likely never reached it'
+      : `token request failed (${failed.tokenOutcome}) and the client fell back to IMDSv1`;
   if (inContainer) {
     return (
       `${base}: IMDS sends the PUT response with an IP TTL equal to the instance's hop limit ` +
@@ -37,6 +48,9 @@ function explain(failed: FailedToken, inContainer: boolean): string {
   }
   if (failed.tokenOutcome === '400') {
     return `${base}: IMDS answers 400 to a missing or invalid X-aws-ec2-metadata-token-ttl-seconds`;
+  }
+  if (failed.tokenOutcome === UNUSED_TOKEN_OUTCOME) {
+    return `${base} (is the client one network hop further away, e.g. in a container? then raise the hop limit: \`${RAISE_HOP_LIMIT}\`)`;
   }
   return base;
 }
@@ -72,11 +86,15 @@ export class FallbackDetector {
       } else if (status === undefined || status >= 400) {
         this.#remember(identity, { flowId, tokenOutcome: String(status ?? outcome), timeMs });
       } else {
-        this.#failed.delete(identity);
+        this.#remember(identity, { flowId, tokenOutcome: UNUSED_TOKEN_OUTCOME, timeMs });
       }
       return undefined;
     }
-    if (classification.kind !== 'v1') return undefined;
+    if (classification.kind === 'v2') {
+      // The client holds a working token: whatever failed before was not a fallback.
+      this.#failed.delete(identity);
+      return undefined;
+    }
     const failed = this.#failed.get(identity);
     if (!failed) return undefined;
     const age = timeMs - failed.timeMs;

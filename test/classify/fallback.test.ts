@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { Classification } from '../../src/classify/classification.js';
-import { FallbackDetector } from '../../src/classify/fallback.js';
+import { FallbackDetector, UNUSED_TOKEN_OUTCOME } from '../../src/classify/fallback.js';
 
 const c = (kind: Classification['kind'], status?: number): Classification => ({
   kind,
@@ -61,9 +61,15 @@ t.test(
       undefined,
       'v2 is no fallback',
     );
-    t.ok(d.observe('a', 'C4', c('v1', 200), 'answered', 300, false), 'still remembered');
-    t.ok(d.observe('a', 'C5', c('v1', 200), 'answered', 400, false), 'every v1 in the window');
-    t.equal(d.observe('a', 'C6', c('v1', 200), 'answered', 5401, false), undefined, 'window over');
+    t.equal(
+      d.observe('a', 'C4', c('v1', 200), 'answered', 300, false),
+      undefined,
+      'a v2 call in between proves the client holds a token',
+    );
+    d.observe('a', 'C4b', c('token'), 'no_response', 350, false);
+    t.ok(d.observe('a', 'C5', c('v1', 200), 'answered', 400, false), 'failed again, then v1');
+    t.ok(d.observe('a', 'C5b', c('v1', 200), 'answered', 450, false), 'every v1 in the window');
+    t.equal(d.observe('a', 'C6', c('v1', 200), 'answered', 5351, false), undefined, 'window over');
     t.equal(
       d.observe('a', 'C7', c('v1', 200), 'answered', 5402, false),
       undefined,
@@ -72,10 +78,11 @@ t.test(
 
     d.observe('x', 'C8', c('token'), 'no_response', 10_000, false);
     d.observe('x', 'C9', c('token', 200), 'answered', 10_100, false);
+    d.observe('x', 'C9b', c('v2', 200), 'answered', 10_150, false);
     t.equal(
       d.observe('x', 'C10', c('v1', 200), 'answered', 10_200, false),
       undefined,
-      'token succeeded',
+      'token succeeded and was used',
     );
     t.end();
   },
@@ -110,5 +117,21 @@ t.test('expired failures are pruned when new ones arrive', (t) => {
   for (let i = 0; i < 50; i++)
     d.observe(`id${i}`, `C${i}`, c('token'), 'no_response', i * 1000, false);
   t.ok(d.size <= 2, `size ${d.size}`);
+  t.end();
+});
+
+t.test('a token answered but never used, then v1: the answer never reached the client', (t) => {
+  const d = new FallbackDetector(5000);
+  d.observe('c', 'C1', c('token', 200), 'answered', 0, true);
+  const verdict = d.observe('c', 'C2', c('v1', 200), 'answered', 1000, true);
+  t.equal(verdict?.tokenOutcome, UNUSED_TOKEN_OUTCOME);
+  t.equal(verdict?.afterTokenFlowId, 'C1');
+  t.match(verdict?.explanation ?? '', /hop limit/);
+  const notContainer = new FallbackDetector(5000);
+  notContainer.observe('h', 'C1', c('token', 200), 'answered', 0, false);
+  t.match(
+    notContainer.observe('h', 'C2', c('v1', 200), 'answered', 1000, false)?.explanation ?? '',
+    /never used the token.*raise the hop limit/,
+  );
   t.end();
 });
