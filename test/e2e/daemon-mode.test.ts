@@ -24,11 +24,13 @@ import {
 } from '../helpers/fake-instance/clients.js';
 import {
   driveScenario,
+  expectConnectionsAsSent,
   expectEvents,
   expectFallback,
   expectNoSecrets,
   expectOneConnection,
   expectSameToken,
+  expectSchemaValid,
   requestEvents,
   type AttributionTally,
   type SentRequest,
@@ -130,6 +132,7 @@ if (await requireE2E(t)) {
       events.length,
       'every log line is one JSON object',
     );
+    expectSchemaValid(t, events, 'log file');
     t.end();
   });
 
@@ -173,8 +176,10 @@ if (await requireE2E(t)) {
       ['token /latest/api/token', `v2 ${CREDS}`, `v2 ${CREDS}${role}`],
       'ground truth: the SDK used IMDSv2',
     );
-    const [tokenEvent, ...gets] = expectEvents(t, events, sdk, tally);
+    const matched = expectEvents(t, events, sdk, tally);
+    const [tokenEvent, ...gets] = matched;
     expectSameToken(t, tokenEvent, gets, 'sdk');
+    expectConnectionsAsSent(t, sdk, matched, 'sdk keep-alive');
     t.end();
   });
 
@@ -184,8 +189,10 @@ if (await requireE2E(t)) {
       ['token', 'v2', 'v2'],
       'ground truth: awscli used IMDSv2',
     );
-    const [tokenEvent, ...gets] = expectEvents(t, events, cli, tally);
+    const matched = expectEvents(t, events, cli, tally);
+    const [tokenEvent, ...gets] = matched;
     expectSameToken(t, tokenEvent, gets, 'awscli');
+    expectConnectionsAsSent(t, cli, matched, 'awscli keep-alive');
     const client = gets[0] && field(gets[0], 'imds.client.name');
     t.match(String(client), /aws-cli|awscli/i, 'client named from its User-Agent');
     t.end();

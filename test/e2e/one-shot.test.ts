@@ -19,10 +19,12 @@ import {
 } from '../helpers/fake-instance/clients.js';
 import {
   driveScenario,
+  expectConnectionsAsSent,
   expectEvents,
   expectFallback,
   expectNoSecrets,
   expectSameToken,
+  expectSchemaValid,
   requestEvents,
   type SentRequest,
 } from '../helpers/fake-instance/expect-events.js';
@@ -80,6 +82,7 @@ if (await requireE2E(t)) {
     t.match(res.stderr, /capturing on eth0/, 'readiness line on stderr');
     t.equal(res.code, 0, 'exit 0: no IMDSv1 call seen');
     const events = parseJsonLines(res.stdout);
+    expectSchemaValid(t, events, 'stdout');
     const { sdk6, cli, curl, py } = res.during;
     t.same(
       sdk6.map((s) => s.request.kind),
@@ -91,9 +94,13 @@ if (await requireE2E(t)) {
       ['token', 'v2', 'v2'],
       'ground truth: awscli v2',
     );
-    const [sdkToken, ...sdkGets] = expectEvents(t, events, sdk6);
+    const sdkMatched = expectEvents(t, events, sdk6);
+    expectConnectionsAsSent(t, sdk6, sdkMatched, 'sdk IPv6');
+    const [sdkToken, ...sdkGets] = sdkMatched;
     expectSameToken(t, sdkToken, sdkGets, 'sdk IPv6');
-    const [cliToken, ...cliGets] = expectEvents(t, events, cli);
+    const cliMatched = expectEvents(t, events, cli);
+    expectConnectionsAsSent(t, cli, cliMatched, 'awscli');
+    const [cliToken, ...cliGets] = cliMatched;
     expectSameToken(t, cliToken, cliGets, 'awscli');
     const [curlTok, curlGet1] = expectEvents(t, events, curl);
     expectSameToken(t, curlTok, [curlGet1], 'curl');
@@ -126,6 +133,7 @@ if (await requireE2E(t)) {
     );
     t.equal(res.code, 1, 'exit 1: IMDSv1 calls seen');
     const events = parseJsonLines(res.stdout);
+    expectSchemaValid(t, events, 'stdout');
     t.same(
       res.during.map((s) => `${s.request.kind} ${s.request.status}`),
       ['v1 200', 'v1 200', 'v1 200'],

@@ -6,6 +6,7 @@
  */
 import type { Test } from 'tap';
 import type { MockRequest } from '../mock-imds.js';
+import { schemaErrors } from '../../sinks/validate.js';
 import { field, type AnalyzerEvent } from './analyzer.js';
 
 /** A request the mock saw, and the pid of the process the test started that sent it. */
@@ -176,4 +177,38 @@ export function expectFallback(
     return;
   }
   t.ok(fb !== undefined, `${what}: marked imds.fallback`);
+}
+
+/** Every line the analyzer wrote validates against its shipped JSON Schema. */
+export function expectSchemaValid(t: Test, events: readonly AnalyzerEvent[], what: string): void {
+  const bad = events
+    .map((e, i) => ({ i, errors: schemaErrors(e) }))
+    .filter((x) => x.errors.length > 0);
+  t.same(
+    bad.slice(0, 5).map((x) => `line ${x.i + 1}: ${x.errors.join('; ')}`),
+    [],
+    `${what}: all ${events.length} events match the event schema`,
+  );
+}
+
+/**
+ * Requests the mock saw on one client connection (same client port) are one flow for the
+ * analyzer too: one imds.flow.id, one community id, request_index 1..n in order.
+ */
+export function expectConnectionsAsSent(
+  t: Test,
+  sent: readonly SentRequest[],
+  matched: readonly (AnalyzerEvent | undefined)[],
+  what: string,
+): void {
+  const byConn = new Map<string, (AnalyzerEvent | undefined)[]>();
+  sent.forEach((s, i) => {
+    const key = `${s.request.peerIp} ${s.request.peerPort}`;
+    const list = byConn.get(key) ?? [];
+    list.push(matched[i]);
+    byConn.set(key, list);
+  });
+  for (const [key, es] of byConn) {
+    if (es.length > 1) expectOneConnection(t, es, `${what} (${es.length} requests on ${key})`);
+  }
 }
