@@ -84,7 +84,7 @@ export function expectEvents(
     }
     if (got === undefined) {
       t.equal(got, pid, `${what}: process.pid is the client's`, {
-        todo: `not attributed (imds.attribution.status ${String(field(e, 'imds.attribution.status'))})`,
+        todo: `not attributed (${String(field(e, 'imds.attribution.status'))}: ${String(field(e, 'imds.attribution.reason'))})`,
       });
     } else {
       t.equal(got, pid, `${what}: process.pid is the client's`);
