@@ -31,6 +31,11 @@ const RAISE_HOP_LIMIT =
 
 /** tokenOutcome of a token PUT that IMDS answered but whose token the client never used. */
 export const UNUSED_TOKEN_OUTCOME = 'answered, token never used';
+/**
+ * An SDK that never receives its token answer gives up after its timeout (1-2 s) and calls v1
+ * at once; a v1 call much later from the same identity is more likely unrelated.
+ */
+export const UNUSED_TOKEN_WINDOW_MS = 5_000;
 
 function explain(failed: FailedToken, inContainer: boolean): string {
   const base =
@@ -103,6 +108,9 @@ export class FallbackDetector {
       return undefined;
     }
     if (age < 0) return undefined;
+    if (failed.tokenOutcome === UNUSED_TOKEN_OUTCOME && age > UNUSED_TOKEN_WINDOW_MS) {
+      return undefined;
+    }
     // Kept: every v1 call in the window after the failure is the same fallback.
     return {
       afterTokenFlowId: failed.flowId,

@@ -1,6 +1,10 @@
 import t from 'tap';
 import type { Classification } from '../../src/classify/classification.js';
-import { FallbackDetector, UNUSED_TOKEN_OUTCOME } from '../../src/classify/fallback.js';
+import {
+  FallbackDetector,
+  UNUSED_TOKEN_OUTCOME,
+  UNUSED_TOKEN_WINDOW_MS,
+} from '../../src/classify/fallback.js';
 
 const c = (kind: Classification['kind'], status?: number): Classification => ({
   kind,
@@ -132,6 +136,13 @@ t.test('a token answered but never used, then v1: the answer never reached the c
   t.match(
     notContainer.observe('h', 'C2', c('v1', 200), 'answered', 1000, false)?.explanation ?? '',
     /never used the token.*raise the hop limit/,
+  );
+  const late = new FallbackDetector(60_000);
+  late.observe('l', 'C1', c('token', 200), 'answered', 0, false);
+  t.equal(
+    late.observe('l', 'C2', c('v1', 200), 'answered', UNUSED_TOKEN_WINDOW_MS + 1, false),
+    undefined,
+    'an unused token only explains a v1 call that follows within seconds',
   );
   t.end();
 });
