@@ -1,6 +1,5 @@
-import { headerValue } from '../http/exchange.js';
 import type { ImdsRequestRecord } from '../pipeline/record.js';
-import { processView, userOf } from './process-view.js';
+import { processView, requestView, userOf } from './record-view.js';
 import { bounded, LIMITS } from './sanitize.js';
 
 /**
@@ -104,18 +103,6 @@ function httpVersion(version: string): string | undefined {
   return m?.[1];
 }
 
-/** Splits a request target into path and query; absolute-form targets keep only their path. */
-export function splitTarget(target: string): { path: string; query: string | undefined } {
-  let t = target;
-  const scheme = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(t);
-  if (scheme !== null) t = t.slice(scheme[0].length) || '/';
-  const hash = t.indexOf('#');
-  if (hash >= 0) t = t.slice(0, hash);
-  const q = t.indexOf('?');
-  if (q < 0) return { path: t, query: undefined };
-  return { path: t.slice(0, q), query: t.slice(q + 1) };
-}
-
 export function eventOutcome(record: ImdsRequestRecord): EventOutcome {
   const { exchange } = record;
   if (exchange.outcome === 'no_response') return 'failure';
@@ -129,8 +116,7 @@ export function toEcsEvent(record: ImdsRequestRecord, host: HostFacts): EcsEvent
   const { exchange, classification: c, flow, client, attribution, fallback } = record;
   const request = exchange.request;
   const response = exchange.response;
-  const { path, query } = splitTarget(request.target);
-  const agent = headerValue(request.headers, 'user-agent');
+  const { method, path, query, userAgent } = requestView(record);
   const version = httpVersion(request.version);
   const status = response?.status ?? c.status;
   const proc = processView(record);
@@ -202,15 +188,11 @@ export function toEcsEvent(record: ImdsRequestRecord, host: HostFacts): EcsEvent
     },
     http: {
       ...(version !== undefined && { version }),
-      request: { method: bounded(request.method, LIMITS.method) },
+      request: { method },
       ...(status !== undefined && { response: { status_code: status } }),
     },
-    url: {
-      path: bounded(path, LIMITS.path),
-      ...(query !== undefined && { query: bounded(query, LIMITS.query) }),
-    },
-    ...(agent !== undefined &&
-      agent !== '' && { user_agent: { original: bounded(agent, LIMITS.userAgent) } }),
+    url: { path, ...(query !== undefined && { query }) },
+    ...(userAgent !== undefined && { user_agent: { original: userAgent } }),
     source: { ip: flow.client.ip, port: flow.client.port },
     destination: { ip: flow.server.ip, port: flow.server.port },
     network: {

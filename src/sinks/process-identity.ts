@@ -1,7 +1,6 @@
-import { headerValue } from '../http/exchange.js';
 import type { ImdsRequestRecord } from '../pipeline/record.js';
-import { processView, userOf } from './process-view.js';
-import { bounded, LIMITS } from './sanitize.js';
+import { processView, requestView, userOf } from './record-view.js';
+import { bounded } from './sanitize.js';
 
 /**
  * Who made a call, as one stable key (for grouping: summary, roll-up, fallback detection) and
@@ -44,10 +43,7 @@ export function processIdentity(record: ImdsRequestRecord): ProcessIdentity {
 
   const user = userOf(record);
   const sourceIp = record.flow.client.ip;
-  const agent = bounded(
-    headerValue(record.exchange.request.headers, 'user-agent') ?? '',
-    LIMITS.userAgent,
-  );
+  const agent = requestView(record).userAgent ?? '';
   const who =
     user === undefined
       ? sourceIp

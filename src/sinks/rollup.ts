@@ -1,10 +1,9 @@
 import type { ImdsKind } from '../classify/classification.js';
 import type { ImdsRequestRecord } from '../pipeline/record.js';
 import type { HostFacts } from './ecs-event.js';
-import { isoTime, splitTarget } from './ecs-event.js';
+import { isoTime } from './ecs-event.js';
 import { processIdentity } from './process-identity.js';
-import { processView, userOf } from './process-view.js';
-import { bounded, LIMITS } from './sanitize.js';
+import { processView, requestView, userOf } from './record-view.js';
 
 /**
  * Daemon-mode flood control. The first sighting of each (process identity, kind, path) is
@@ -109,7 +108,7 @@ export class Rollup {
   offer(record: ImdsRequestRecord, now: number): 'first' | 'repeat' {
     const identity = processIdentity(record);
     const kind = record.classification.kind;
-    const path = bounded(splitTarget(record.exchange.request.target).path, LIMITS.path);
+    const path = requestView(record).path;
     const key = JSON.stringify([identity.key, kind, path]);
 
     if (!this.#seen.has(key)) {

@@ -61,8 +61,11 @@ export const REDACTED = '[REDACTED]';
  */
 const TOKEN_HEADER_IN_TEXT = /(x-aws-ec2-metadata-token\s*[:=]\s*)(['"]?)[^\s'"]+/gi;
 
-/** Shortest token value redacted by exact match: shorter strings would blank innocent text. */
-const MIN_SECRET_LENGTH = 8;
+/**
+ * Shortest token value redacted by exact match (real tokens are ~56 characters). Redacting too
+ * much only blanks some text; redacting too little leaks, so the bar is low.
+ */
+const MIN_SECRET_LENGTH = 4;
 
 export function redactSecrets(s: string, secrets: readonly string[]): string {
   let out = s.replace(TOKEN_HEADER_IN_TEXT, `$1$2${REDACTED}`);

@@ -1,10 +1,10 @@
 import type { ClientVerdict, ImdsKind } from '../classify/classification.js';
 import type { ImdsRequestRecord } from '../pipeline/record.js';
 import type { HostFacts } from './ecs-event.js';
-import { isoTime, splitTarget } from './ecs-event.js';
+import { isoTime } from './ecs-event.js';
 import { processIdentity } from './process-identity.js';
-import { userOf } from './process-view.js';
-import { bounded, LIMITS, safeText } from './sanitize.js';
+import { requestView, userOf } from './record-view.js';
+import { bounded, safeText } from './sanitize.js';
 
 /**
  * The end-of-run report of one-shot and offline modes: one entry per process identity, most
@@ -344,7 +344,7 @@ function newEntry(label: string, record: ImdsRequestRecord, overflow: boolean): 
 function addTo(e: Entry, record: ImdsRequestRecord): void {
   const t = record.exchange.request.timeMs;
   e.counts[record.classification.kind]++;
-  const path = bounded(splitTarget(record.exchange.request.target).path, LIMITS.path);
+  const path = requestView(record).path;
   if (!e.paths.has(path)) {
     if (e.paths.size < MAX_PATHS_COUNTED) e.paths.add(path);
     else e.pathsCapped = true;

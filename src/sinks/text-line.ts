@@ -1,7 +1,5 @@
-import { headerValue } from '../http/exchange.js';
 import type { ImdsRequestRecord } from '../pipeline/record.js';
-import { splitTarget } from './ecs-event.js';
-import { processView, userOf } from './process-view.js';
+import { processView, requestView, userOf } from './record-view.js';
 import { LIMITS, safeText } from './sanitize.js';
 
 /**
@@ -28,11 +26,10 @@ export function textLine(record: ImdsRequestRecord): string {
     exchange.response?.status ??
     c.status ??
     (exchange.outcome === 'response_unparsable' ? '???' : '---');
-  const { path } = splitTarget(request.target);
-  const head = `${time} ${c.kind.padEnd(5)} ${safeText(request.method, LIMITS.method)} ${safeText(path, TEXT_PATH)} -> ${status}`;
-  const agent = headerValue(request.headers, 'user-agent');
+  const { method, path, userAgent: agent } = requestView(record);
+  const head = `${time} ${c.kind.padEnd(5)} ${safeText(method, LIMITS.method)} ${safeText(path, TEXT_PATH)} -> ${status}`;
   const tail: string[] = [];
-  if (agent !== undefined && agent !== '') tail.push(`[${safeText(agent, TEXT_AGENT)}]`);
+  if (agent !== undefined) tail.push(`[${safeText(agent, TEXT_AGENT)}]`);
   if (c.kind === 'token' && c.tokenTtlInvalid) tail.push('ttl-invalid');
   if (c.forwardedFor) tail.push('x-forwarded-for');
   if (record.fallback !== undefined) {

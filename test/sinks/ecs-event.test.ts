@@ -1,5 +1,6 @@
 import t from 'tap';
-import { splitTarget, toEcsEvent } from '../../src/sinks/ecs-event.js';
+import { toEcsEvent } from '../../src/sinks/ecs-event.js';
+import { splitTarget } from '../../src/sinks/record-view.js';
 import { curlProcess, EXITED, HOST, record, T0, UNKNOWN } from './records.js';
 import { schemaErrors } from './validate.js';
 
