@@ -39,3 +39,17 @@ t.test('the schema rejects what it must', (t) => {
   t.not(schemaErrors({ ...good, process: null }).length, 0, 'no nulls');
   t.end();
 });
+
+t.test('every example event in docs/events.md is valid', (t) => {
+  const doc = readFileSync(new URL('../../docs/events.md', import.meta.url), 'utf8');
+  const blocks = [...doc.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+  t.ok(blocks.length >= 4, 'request (2), roll-up and summary examples');
+  const actions = new Set<string>();
+  for (const block of blocks) {
+    const event = JSON.parse(block) as { event: { action: string } };
+    actions.add(event.event.action);
+    t.same(schemaErrors(event), [], event.event.action);
+  }
+  t.same([...actions].sort(), ['imds-request', 'imds-rollup', 'imds-summary']);
+  t.end();
+});
