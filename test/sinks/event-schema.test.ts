@@ -53,3 +53,31 @@ t.test('every example event in docs/events.md is valid', (t) => {
   t.same([...actions].sort(), ['imds-request', 'imds-rollup', 'imds-summary']);
   t.end();
 });
+
+t.test('every field of the request event is documented in docs/events.md', (t) => {
+  const doc = readFileSync(new URL('../../docs/events.md', import.meta.url), 'utf8');
+  const defs = eventSchema.$defs as Record<string, Record<string, unknown>>;
+  const names: string[] = [];
+  const walk = (schema: Record<string, unknown>, prefix: string): void => {
+    const variants = (schema.oneOf as Record<string, unknown>[] | undefined) ?? [schema];
+    for (const v of variants) {
+      const props = v.properties as Record<string, Record<string, unknown>> | undefined;
+      if (props === undefined) {
+        names.push(prefix);
+        continue;
+      }
+      for (const [k, sub] of Object.entries(props)) {
+        const name = prefix === '' ? k : `${prefix}.${k}`;
+        const items = sub.items as Record<string, unknown> | undefined;
+        if (items?.properties !== undefined) {
+          names.push(name);
+          walk(items, `${name}[]`);
+        } else walk(sub, name);
+      }
+    }
+  };
+  walk(defs.request ?? {}, '');
+  t.ok(names.length > 50);
+  for (const name of new Set(names)) t.ok(doc.includes(`\`${name}\``), name);
+  t.end();
+});
