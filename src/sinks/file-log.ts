@@ -60,6 +60,8 @@ export interface FileLog {
   writeLine(line: string): void;
   /** Resolves when everything written is on disk; later writes are ignored. */
   close(): Promise<void>;
+  /** Lines dropped because the disk did not keep up (bounded queue); 0 in normal operation. */
+  readonly droppedLines: number;
 }
 
 export async function openFileLog(options: FileLogOptions): Promise<FileLog> {
@@ -83,8 +85,11 @@ export async function openFileLog(options: FileLogOptions): Promise<FileLog> {
   return new RotatingFileLog(file, options, fileMode, size);
 }
 
-/** Lines held while a file is being rotated; past it lines are dropped and counted. */
-const MAX_QUEUED_LINES = 100_000;
+/**
+ * Bytes held while the disk is slower than the events or a file is being rotated; past it
+ * lines are dropped and counted (`droppedLines`) rather than growing memory without bound.
+ */
+const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
 
 type FileTransport = InstanceType<typeof winston.transports.File>;
 
@@ -102,6 +107,7 @@ class RotatingFileLog implements FileLog {
   readonly #fileMode: number;
   readonly #queue: string[] = [];
   #queueHead = 0;
+  #queuedBytes = 0;
   #size: number;
   #current: Current;
   #busy = false;
@@ -119,7 +125,7 @@ class RotatingFileLog implements FileLog {
     this.#current = this.#openTransport();
   }
 
-  /** Lines dropped because the queue was full while a file was rotated. */
+  /** Lines dropped because the queue was full (disk too slow for the events). */
   get droppedLines(): number {
     return this.#dropped;
   }
@@ -130,11 +136,12 @@ class RotatingFileLog implements FileLog {
 
   writeLine(line: string): void {
     if (this.#closing !== undefined) return;
-    if (this.#queue.length - this.#queueHead >= MAX_QUEUED_LINES) {
+    if (this.#queuedBytes + line.length > MAX_QUEUED_BYTES) {
       this.#dropped++;
       return;
     }
     this.#queue.push(line);
+    this.#queuedBytes += line.length;
     this.#pump();
   }
 
@@ -184,6 +191,7 @@ class RotatingFileLog implements FileLog {
         return;
       }
       this.#queueHead++;
+      this.#queuedBytes -= line.length;
       this.#size += bytes;
       this.#busy = true;
       let sync = true;
