@@ -55,7 +55,10 @@ export function requestView(record: ImdsRequestRecord): RequestView {
 export function splitTarget(target: string): { path: string; query: string | undefined } {
   let t = target;
   const scheme = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(t);
-  if (scheme !== null) t = t.slice(scheme[0].length) || '/';
+  if (scheme !== null) {
+    t = t.slice(scheme[0].length);
+    if (!t.startsWith('/')) t = `/${t}`;
+  }
   const hash = t.indexOf('#');
   if (hash >= 0) t = t.slice(0, hash);
   const q = t.indexOf('?');

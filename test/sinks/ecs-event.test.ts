@@ -216,6 +216,7 @@ t.test('request targets split into path and query', (t) => {
   t.same(splitTarget('/a?'), { path: '/a', query: '' });
   t.same(splitTarget('http://169.254.169.254/latest/x?y'), { path: '/latest/x', query: 'y' });
   t.same(splitTarget('http://169.254.169.254'), { path: '/', query: undefined });
+  t.same(splitTarget('http://169.254.169.254?q'), { path: '/', query: 'q' });
   t.same(splitTarget('/a#frag'), { path: '/a', query: undefined });
   t.end();
 });
