@@ -7,8 +7,8 @@ import { access, constants } from 'node:fs/promises';
 import { run } from '../netns.js';
 import { AWS_CLI, CURL, PYTHON } from './clients.js';
 
-export function e2eSkipped(): boolean {
-  return process.env.IMDS_E2E === 'skip';
+export function e2eSkipped(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.IMDS_E2E === 'skip';
 }
 
 /** Debian packages the end-to-end suite runs (with the binary that proves each is there). */
@@ -24,10 +24,13 @@ export const REQUIRED_TOOLS: readonly (readonly [string, string])[] = [
 ];
 
 /** Returns the problems found (empty when the bench can run). */
-export async function preflightProblems(): Promise<string[]> {
+export async function preflightProblems(
+  tools: readonly (readonly [string, string])[] = REQUIRED_TOOLS,
+  uid: number | undefined = process.getuid?.(),
+): Promise<string[]> {
   const problems: string[] = [];
-  if (process.getuid?.() !== 0) problems.push('needs root (network namespaces, iptables)');
-  for (const [bin, pkg] of REQUIRED_TOOLS) {
+  if (uid !== 0) problems.push('needs root (network namespaces, iptables)');
+  for (const [bin, pkg] of tools) {
     try {
       await access(bin, constants.X_OK);
     } catch {
@@ -45,12 +48,15 @@ export async function preflightProblems(): Promise<string[]> {
  * Call at the top of an e2e test file. Returns false when the file must do nothing (explicit
  * skip); throws, failing the file, when the bench cannot run.
  */
-export async function requireE2E(t: { plan(n: number, why?: string): void }): Promise<boolean> {
-  if (e2eSkipped()) {
+export async function requireE2E(
+  t: { plan(n: number, why?: string): void },
+  probe: { env?: NodeJS.ProcessEnv; problems?: () => Promise<string[]> } = {},
+): Promise<boolean> {
+  if (e2eSkipped(probe.env)) {
     t.plan(0, 'IMDS_E2E=skip set explicitly');
     return false;
   }
-  const problems = await preflightProblems();
+  const problems = await (probe.problems ?? preflightProblems)();
   if (problems.length > 0) {
     throw new Error(
       `end-to-end bench cannot run (set IMDS_E2E=skip to skip on purpose): ${problems.join('; ')}`,
