@@ -144,6 +144,34 @@ if (await requireE2E(t)) {
     expectNoSecrets(t, { stdout: res.stdout, stderr: res.stderr }, secretsOf(imds));
   });
 
+  t.test("text format: a token on curl's command line never reaches the output", async (t) => {
+    const imds = await startMockImds(net.imds, { mode: 'required' });
+    t.teardown(() => imds.stop());
+    const tokens: string[] = [];
+    const res = await runOneShot(
+      net.instance,
+      ['--duration', '4', '--format', 'text', '--interface', 'eth0'],
+      async () => {
+        const tok = await curlToken(net.instance);
+        if (tok.token !== undefined) tokens.push(tok.token);
+        // The token sits in this curl's argv for its whole life: attribution reads argv.
+        const get = await curlGet(
+          net.instance,
+          ['/latest/meta-data/iam/info', `${CREDS}${imds.role}`],
+          {
+            token: tok.token ?? '',
+          },
+        );
+        return get;
+      },
+    );
+    t.equal(res.code, 0, 'exit 0: only IMDSv2');
+    t.equal(tokens.length, 1, 'curl got a token');
+    t.notOk(res.stdout.trim().startsWith('{'), 'text, not JSON');
+    t.match(res.stdout, /\/latest\/meta-data\/iam\/info/, 'the requests are listed');
+    expectNoSecrets(t, { stdout: res.stdout, stderr: res.stderr }, secretsOf(imds, tokens));
+  });
+
   t.test('container behind NAT, captured on any: awscli falls back to IMDSv1', async (t) => {
     const imds = await startMockImds(net.imds, { mode: 'optional', hopLimit: 1 });
     t.teardown(() => imds.stop());
