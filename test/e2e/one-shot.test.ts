@@ -3,12 +3,13 @@
  * instance: events and the summary on stdout, readiness on stderr, and the exit status scripts
  * rely on: 0 when only IMDSv2 was seen, 1 when any IMDSv1 call was.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import {
   ensureBuilt,
   field,
   parseJsonLines,
   runOneShot,
+  type AnalyzerEvent,
 } from '../helpers/fake-instance/analyzer.js';
 import {
   awsCliCredentials,
@@ -33,6 +34,18 @@ import { createFakeInstanceNet, type FakeInstanceNet } from '../helpers/fake-ins
 import { startMockImds, tokenAt, type MockImds } from '../helpers/mock-imds.js';
 
 const CREDS = '/latest/meta-data/iam/security-credentials/';
+
+/** The summary's request counts are the request events printed before it. */
+function expectSummaryCounts(t: Test, events: readonly AnalyzerEvent[]): void {
+  const last = events[events.length - 1];
+  const reqs = requestEvents(events);
+  const count = (k: string): number => reqs.filter((e) => field(e, 'imds.kind') === k).length;
+  t.same(
+    last && field(last, 'imds.summary.requests'),
+    { total: reqs.length, v1: count('v1'), v2: count('v2'), token: count('token') },
+    'summary counts match the events',
+  );
+}
 
 function secretsOf(imds: MockImds, extra: readonly string[] = []): string[] {
   const s = [...imds.secretStrings(), ...extra];
@@ -109,6 +122,7 @@ if (await requireE2E(t)) {
     t.equal(requestEvents(events).length, 11, 'one event per request, no more');
     const last = events[events.length - 1];
     t.equal(last && field(last, 'event.action'), 'imds-summary', 'summary is the last line');
+    expectSummaryCounts(t, events);
     t.equal(requestEvents(events).filter((e) => field(e, 'imds.kind') === 'v1').length, 0);
     expectNoSecrets(t, { stdout: res.stdout, stderr: res.stderr }, secretsOf(imds, tokens));
   });
@@ -141,6 +155,7 @@ if (await requireE2E(t)) {
     expectEvents(t, events, res.during);
     const last = events[events.length - 1];
     t.equal(last && field(last, 'event.action'), 'imds-summary', 'summary is the last line');
+    expectSummaryCounts(t, events);
     expectNoSecrets(t, { stdout: res.stdout, stderr: res.stderr }, secretsOf(imds));
   });
 
