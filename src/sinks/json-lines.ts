@@ -36,11 +36,17 @@ export class LineWriter {
     this.#close(QUIET_CODES.has(error.code ?? '') ? undefined : error);
   };
 
+  readonly #onStreamClose = (): void => {
+    this.#close(undefined);
+  };
+
   constructor(out: Writable, options: LineWriterOptions = {}) {
     this.#out = out;
     this.#maxQueuedBytes = options.maxQueuedBytes ?? 16 * 1024 * 1024;
     this.#onClosed = options.onClosed;
     out.on('error', this.#onError);
+    // A destroyed stream may close without an error (the reader went away first).
+    out.once('close', this.#onStreamClose);
     if (out.destroyed || out.writableEnded) this.#close(undefined);
   }
 

@@ -18,6 +18,7 @@ t.test('one JSON object per line, in order', async (t) => {
 
 t.test('a reader that closes the pipe (| head -n 1) ends output quietly', async (t) => {
   const head = spawn('head', ['-n', '1'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const headClosed = once(head, 'close'); // before it can happen
   let headOut = '';
   head.stdout.on('data', (c: Buffer) => (headOut += c.toString()));
   let closedWith: NodeJS.ErrnoException | undefined | 'never' = 'never';
@@ -33,7 +34,7 @@ t.test('a reader that closes the pipe (| head -n 1) ends output quietly', async 
     if (calls % 1000 === 0) await w.drained();
     if (calls % 100 === 0) await new Promise((r) => setImmediate(r));
   }
-  await once(head, 'close');
+  await headClosed;
   t.ok(w.closed, 'closed noticed');
   t.equal(closedWith, undefined, 'EPIPE is quiet: no error reported');
   t.equal(headOut, '{"n":0,"pad":"' + 'x'.repeat(100) + '"}\n');
