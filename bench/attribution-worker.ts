@@ -4,7 +4,7 @@
  * real LiveCapture + decodeFrame, calls attributor.lookup() at each SYN, spawns the clients
  * itself (so it knows the true pid behind every client port) and prints one JSON result line.
  *
- * argv: <n curls> <mode: tuned|naive|nobatch|oldest-first> <nice (0 = unchanged)> <interface>
+ * argv: <n curls> <mode: see MODES> <nice (0 = unchanged)> <interface>
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
@@ -24,10 +24,11 @@ const PYTHON = '/usr/bin/python3';
 const MODES: Record<string, ProcAttributorOptions> = {
   tuned: {},
   // What the brief's throw-away prototype did: one lookup per SYN, /proc order, no skipping.
-  naive: { batch: false, newestFirst: false, skipByIndex: false, prescan: false },
+  naive: { batch: false, newestFirst: false, skipByIndex: false, prescan: 'off' },
   nobatch: { batch: false },
   'oldest-first': { newestFirst: false },
-  noprescan: { prescan: false },
+  'prescan-async': { prescan: 'while-table' },
+  'prescan-sync': { prescan: 'before-table' },
 };
 
 if (nice !== 0) os.setPriority(0, nice);
@@ -82,7 +83,11 @@ sh.stdout.on('data', (d: Buffer) => {
     }
   }
 });
-const capture = new LiveCapture({ interface: iface });
+// 64 MiB: in immediate mode libpcap uses TPACKET_V2, one fixed ~64 KiB slot per frame at cap's
+// 65535 snap length, so the default 4 MiB holds only ~60 frames and a burst of 100 curls
+// (about 10 frames each) overflowed it whenever the lookups kept the loop busy (measured:
+// 50-85% of SYNs lost with 4 MiB).
+const capture = new LiveCapture({ interface: iface, bufferBytes: 64 * 1024 * 1024 });
 const captureEnd = capture.run((frame) => {
   frames += 1;
   const d = decodeFrame(frame.linkType, frame.data);

@@ -46,6 +46,8 @@ export function newestFirst(pids: readonly number[], lastPid: number | undefined
 export class PidIndex {
   readonly #info = new Map<number, PidInfo>();
   #refreshedAt = -Infinity;
+  /** Pids whose namespace could not be read at the last refresh (no ptrace access). */
+  unreadable = 0;
 
   constructor(
     private readonly fs: ProcFs,
@@ -82,10 +84,12 @@ export class PidIndex {
     const alive = new Set(pids);
     for (const pid of this.#info.keys()) if (!alive.has(pid)) this.#info.delete(pid);
     let added = 0;
+    let unreadable = 0;
     for (const pid of pids) {
       if (!this.#info.has(pid)) added += 1;
-      this.learn(pid);
+      if (this.learn(pid).ns === undefined) unreadable += 1;
     }
+    this.unreadable = unreadable;
     this.#refreshedAt = this.now();
     return added;
   }
