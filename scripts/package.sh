@@ -153,6 +153,12 @@ fi
 max_glibc() { objdump -T "$1" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1; }
 [ "$(printf '%s\nGLIBC_2.28\n' "$(max_glibc "$CAP/build/Release/cap.node")" | sort -V | tail -1)" = GLIBC_2.28 ] ||
 	die "cap.node needs $(max_glibc "$CAP/build/Release/cap.node") (> GLIBC_2.28)"
+# debian/rules lowers the computed libc6 bound to the runtime's real floor: keep it true.
+[ "$(printf '%s\nGLIBC_2.28\n' "$(max_glibc "$APP/node")" | sort -V | tail -1)" = GLIBC_2.28 ] ||
+	die "the Node.js runtime needs $(max_glibc "$APP/node"): fix override_dh_shlibdeps in debian/rules"
+max_glibcxx=$(objdump -T "$APP/node" | grep -o 'GLIBCXX_[0-9.]*' | sort -uV | tail -1)
+[ "$(printf '%s\nGLIBCXX_3.4.21\n' "$max_glibcxx" | sort -V | tail -1)" = GLIBCXX_3.4.21 ] ||
+	die "the Node.js runtime needs $max_glibcxx (more than Ubuntu 20.04 has)"
 log "staged: $(du -sh "$STAGE" | cut -f1); cap.node needs $(max_glibc "$CAP/build/Release/cap.node"), node needs $(max_glibc "$APP/node")"
 
 # --- .deb ------------------------------------------------------------------------------------
@@ -173,6 +179,12 @@ fi
 (cd "$DEBSRC" && dpkg-buildpackage -b -us -uc >"$WORK/deb/build.log" 2>&1) ||
 	{ tail -40 "$WORK/deb/build.log" >&2; die "dpkg-buildpackage failed (log: $WORK/deb/build.log)"; }
 mv "$WORK/deb/imds-analyzer_${VERSION}_amd64.deb" "$DEB"
+depends=$(dpkg-deb -f "$DEB" Depends)
+case "$depends" in
+*'libc6 (>= 2.28)'*libpcap0.8*) ;;
+*) die "unexpected Depends: $depends (expected libc6 (>= 2.28) and libpcap0.8)" ;;
+esac
+log "Depends: $depends"
 
 # --- .rpm ------------------------------------------------------------------------------------
 log "rpmbuild"
