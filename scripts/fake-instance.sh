@@ -13,6 +13,7 @@
 #   scripts/fake-instance.sh exec instance|container|imds COMMAND [ARGS...]
 #   scripts/fake-instance.sh log       # what the fake IMDS answered (method path status class)
 #   scripts/fake-instance.sh down
+#   FI_NAME=xyz scripts/fake-instance.sh ...   # a second bench beside the default one (fic)
 # Example:
 #   scripts/fake-instance.sh up --mode required
 #   scripts/fake-instance.sh exec instance node dist/src/cli/main.js -i eth0 --duration 20 &
@@ -21,10 +22,12 @@
 # Only the IMDS addresses and documentation ranges are used; nothing leaves the machine.
 set -euo pipefail
 
-INST=fic-inst
-IMDS=fic-imds
-CTR=fic-ctr
-STATE=/run/imds-fake-instance
+# FI_NAME lets two people (or a person and a script) each have a bench: names stay short.
+NAME=${FI_NAME:-fic}
+INST=$NAME-inst
+IMDS=$NAME-imds
+CTR=$NAME-ctr
+STATE=/run/imds-fake-instance-$NAME
 HERE="$(cd "$(dirname "$0")" && pwd)"
 MOCK="$HERE/../test/helpers/mock-imds.py"
 
@@ -41,7 +44,7 @@ in_ns() {
 
 up() {
   [ "$(id -u)" -eq 0 ] || die "run as root (network namespaces, iptables)"
-  ip netns list | grep -qw "$INST" && die "already up (run: $0 down)"
+  ip netns list | grep -qw "$INST" && die "already up (run: $0 down, or set FI_NAME)"
   local mock_args=("$@")
   mkdir -p "$STATE"
   ip netns add "$INST"
@@ -49,16 +52,16 @@ up() {
   ip netns add "$CTR"
   for ns in "$INST" "$IMDS" "$CTR"; do in_ns "$ns" ip link set lo up; done
 
-  ip link add fic-a type veth peer name fic-b
-  ip link set fic-a netns "$INST"
-  ip link set fic-b netns "$IMDS"
-  in_ns "$INST" ip link set fic-a name eth0
-  in_ns "$IMDS" ip link set fic-b name eth0
-  ip link add fic-c type veth peer name fic-d
-  ip link set fic-c netns "$CTR"
-  ip link set fic-d netns "$INST"
-  in_ns "$CTR" ip link set fic-c name eth0
-  in_ns "$INST" ip link set fic-d name ctr0
+  ip link add "$NAME-a" type veth peer name "$NAME-b"
+  ip link set "$NAME-a" netns "$INST"
+  ip link set "$NAME-b" netns "$IMDS"
+  in_ns "$INST" ip link set "$NAME-a" name eth0
+  in_ns "$IMDS" ip link set "$NAME-b" name eth0
+  ip link add "$NAME-c" type veth peer name "$NAME-d"
+  ip link set "$NAME-c" netns "$CTR"
+  ip link set "$NAME-d" netns "$INST"
+  in_ns "$CTR" ip link set "$NAME-c" name eth0
+  in_ns "$INST" ip link set "$NAME-d" name ctr0
   for pair in "$INST eth0" "$INST ctr0" "$IMDS eth0" "$CTR eth0"; do
     read -r ns dev <<<"$pair"
     in_ns "$ns" ip link set "$dev" up
@@ -85,7 +88,8 @@ up() {
   in_ns "$CTR" ip -6 route add default via 2001:db8:1::1
 
   # The fake IMDS in the background; its log is method, path, status, class (never a token).
-  in_ns "$IMDS" /usr/bin/python3 "$MOCK" "${mock_args[@]}" >"$STATE/mock.out" 2>"$STATE/mock.log" &
+  # Not through in_ns: `ip netns exec` execs python, so $! is the mock's own pid.
+  ip netns exec "$IMDS" /usr/bin/python3 "$MOCK" "${mock_args[@]}" >"$STATE/mock.out" 2>"$STATE/mock.log" &
   echo $! >"$STATE/mock.pid"
   for _ in $(seq 50); do
     grep -q listening "$STATE/mock.out" 2>/dev/null && break
@@ -101,6 +105,11 @@ down() {
     kill "$(cat "$STATE/mock.pid")" 2>/dev/null || true
     rm -f "$STATE/mock.pid"
   fi
+  # Whatever still runs inside the bench's namespaces was started in them by this bench's user
+  # (ip netns pids lists exactly those): end it so the namespaces really go away.
+  for ns in "$CTR" "$INST" "$IMDS"; do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
+  done
   for ns in "$CTR" "$INST" "$IMDS"; do ip netns del "$ns" 2>/dev/null || true; done
   rm -rf "$STATE"
   echo "down"
