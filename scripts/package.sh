@@ -199,6 +199,11 @@ rpmbuild -bb --target x86_64 \
 	"$ROOT/packaging/imds-analyzer.spec" >"$WORK/rpm/build.log" 2>&1 ||
 	{ tail -40 "$WORK/rpm/build.log" >&2; die "rpmbuild failed (log: $WORK/rpm/build.log)"; }
 [ -f "$RPM" ] || die "rpmbuild did not produce $RPM"
+# The rpm's addon must ask for Amazon Linux/RHEL's libpcap SONAME (the spec's patchelf step).
+mkdir -p "$WORK/rpm/x"
+(cd "$WORK/rpm/x" && rpm2cpio "$RPM" | cpio -id --quiet ./usr/lib/imds-analyzer/node_modules/cap/build/Release/cap.node)
+readelf -d "$WORK/rpm/x/usr/lib/imds-analyzer/node_modules/cap/build/Release/cap.node" |
+	grep -q 'NEEDED.*\[libpcap\.so\.1\]' || die "the rpm's cap.node does not link libpcap.so.1"
 log "built $(du -h "$DEB" | cut -f1) $DEB"
 log "built $(du -h "$RPM" | cut -f1) $RPM"
 

@@ -70,7 +70,10 @@ t.test('the .deb installs, runs without Node.js, and purges cleanly', { skip }, 
   if (!existsSync(DEB) || !existsSync(RPM)) {
     const build = sh('bash', [join(ROOT, 'scripts/package.sh')], 25 * 60 * 1000);
     t.equal(build.code, 0, 'scripts/package.sh builds the packages', { stderr: build.stderr.slice(-4000) });
-    if (build.code !== 0) return;
+    if (build.code !== 0) {
+      t.end();
+      return;
+    }
   }
   t.ok(existsSync(RPM), `${RPM} exists`);
 
@@ -110,7 +113,10 @@ t.test('the .deb installs, runs without Node.js, and purges cleanly', { skip }, 
     DEB,
   ], 10 * 60 * 1000);
   t.equal(install.code, 0, 'apt-get install ./imds-analyzer.deb', { stderr: install.stderr });
-  if (!installed()) return;
+  if (!installed()) {
+    t.end();
+    return;
+  }
 
   t.test('runs with no Node.js reachable on PATH', (t) => {
     // A private mount namespace where the machine's node binaries are empty, non-executable
@@ -137,6 +143,7 @@ t.test('the .deb installs, runs without Node.js, and purges cleanly', { skip }, 
       stderr: r.stderr,
     });
     t.equal(r.code, 0, 'no step failed', { stderr: r.stderr });
+    t.end();
   });
 
   t.test('service user and directories', (t) => {
@@ -168,6 +175,7 @@ t.test('the .deb installs, runs without Node.js, and purges cleanly', { skip }, 
       'rollup-interval', 'max-flows', 'idle-timeout']) {
       t.match(readFileSync(conf, 'utf8'), new RegExp(`^#${opt} = `, 'm'), `conffile documents ${opt}`);
     }
+    t.end();
   });
 
   t.test('systemd unit: installed, enabled, valid, least privilege', (t) => {
@@ -186,6 +194,7 @@ t.test('the .deb installs, runs without Node.js, and purges cleanly', { skip }, 
       t.equal(v.code, 0, 'systemd-analyze verify', { stderr: v.stderr });
       t.equal(v.stderr.trim(), '', 'systemd-analyze verify has no complaints');
     }
+    t.end();
   });
 
   t.test('logrotate, man page, bash completion', (t) => {
@@ -211,6 +220,7 @@ t.test('the .deb installs, runs without Node.js, and purges cleanly', { skip }, 
       const syntax = sh('bash', ['-n', '/usr/share/bash-completion/completions/imds-analyzer']);
       t.equal(syntax.code, 0, 'completion script parses');
     }
+    t.end();
   });
 
   t.test('purge leaves nothing behind', (t) => {
@@ -231,5 +241,7 @@ t.test('the .deb installs, runs without Node.js, and purges cleanly', { skip }, 
     ]) {
       t.equal(lstatSync(f, { throwIfNoEntry: false }), undefined, `${f} removed`);
     }
+    t.end();
   });
+  t.end();
 });
