@@ -38,9 +38,17 @@ export interface LiveCaptureOptions {
   readonly interface: string;
   /** BPF filter; default the IMDS filter (with VLAN terms on Ethernet interfaces). */
   readonly filter?: string;
-  /** libpcap kernel buffer in bytes, default 4 MiB. */
+  /** libpcap kernel buffer in bytes, default DEFAULT_CAPTURE_BUFFER_BYTES. */
   readonly bufferBytes?: number;
 }
+
+/**
+ * In immediate mode libpcap gives every frame a fixed ~64 KiB slot (cap's snap length is
+ * 65535), so the buffer holds bytes/64K frames: 4 MiB held ~60 and lost most SYNs of a burst
+ * of 100 curls while attribution kept the event loop busy (bench/attribution.md). 32 MiB holds
+ * ~500 frames, half a second of IMDS's own throttle rate (~1024 packets/s per ENI).
+ */
+export const DEFAULT_CAPTURE_BUFFER_BYTES = 32 * 1024 * 1024;
 
 /** cap's link type names to pcap LINKTYPE_* numbers. */
 const CAP_LINK_TYPES: ReadonlyMap<string, number> = new Map([
@@ -121,7 +129,12 @@ export class LiveCapture implements CaptureSource {
 
     let linkName: string;
     try {
-      linkName = handle.open(device, filter, this.#options.bufferBytes ?? 4 * 1024 * 1024, buffer);
+      linkName = handle.open(
+        device,
+        filter,
+        this.#options.bufferBytes ?? DEFAULT_CAPTURE_BUFFER_BYTES,
+        buffer,
+      );
     } catch (err) {
       keepFailedHandle(handle);
       return Promise.reject(

@@ -43,7 +43,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     maxFiles: options.logMaxFiles,
     onError: fail,
   });
-  const { source, interfaceName } = await openLiveCapture(options);
+  const { source, interfaceName, priority } = await openLiveCapture(options);
   const { attributor, method } = await createAttributor(options.attribution, (level, message) => {
     journal.writeLine(level === 'error' ? journalError(message) : journalInfo(message));
   });
@@ -74,7 +74,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     });
     if (source.capturing) {
       info(
-        `capturing on ${interfaceName}, attribution ${method}, logging to ${options.logFile}` +
+        `capturing on ${interfaceName}, attribution ${method}, ${priority}, logging to ${options.logFile}` +
           (options.configPath === undefined ? '' : ` (config ${options.configPath})`),
       );
     }
