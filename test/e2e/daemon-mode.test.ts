@@ -195,6 +195,18 @@ if (await requireE2E(t)) {
     expectConnectionsAsSent(t, cli, matched, 'awscli keep-alive');
     const client = gets[0] && field(gets[0], 'imds.client.name');
     t.match(String(client), /aws-cli|awscli/i, 'client named from its User-Agent');
+    const ua = cli[0]?.request.userAgent ?? '';
+    const version = /^aws-cli\/(\S+)/.exec(ua)?.[1];
+    t.equal(
+      gets[0] && field(gets[0], 'imds.client.version'),
+      version,
+      'client version from the UA',
+    );
+    t.equal(
+      gets[0] && field(gets[0], 'imds.client.supports_imdsv2'),
+      true,
+      'aws-cli 2.x is past the IMDSv2 minimum (1.16.289)',
+    );
     t.end();
   });
 
