@@ -9,7 +9,12 @@ import { createAttributor } from '../attribute/create-attributor.js';
 import type { ImdsRequestRecord } from '../pipeline/record.js';
 import { toEcsEvent } from '../sinks/ecs-event.js';
 import { openFileLog } from '../sinks/file-log.js';
-import { journalError, journalInfo, journalLine } from '../sinks/journal-line.js';
+import {
+  journalError,
+  journalInfo,
+  journalLine,
+  journalRollupLine,
+} from '../sinks/journal-line.js';
 import { LineWriter } from '../sinks/json-lines.js';
 import { Rollup, RollupScheduler, type RollupEvent } from '../sinks/rollup.js';
 import type { Options } from './options.js';
@@ -22,7 +27,6 @@ import {
   startIdleClock,
   stopOnSignals,
 } from './session.js';
-import { rollupLine } from './rollup-line.js';
 
 type DaemonOptions = Extract<Options, { mode: 'daemon' }>;
 
@@ -52,7 +56,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     options.rollupIntervalS * 1000,
     (event: RollupEvent) => {
       log.write(event);
-      journal.writeLine(rollupLine(event));
+      journal.writeLine(journalRollupLine(event));
     },
     { host },
   );

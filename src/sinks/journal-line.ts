@@ -1,5 +1,6 @@
 import type { ImdsRequestRecord } from '../pipeline/record.js';
 import { escapeControl } from './sanitize.js';
+import type { RollupEvent } from './rollup.js';
 import { textLine } from './text-line.js';
 
 /**
@@ -24,4 +25,14 @@ export function journalError(message: string): string {
 /** `<6>` line for start-up facts, readiness ("capturing on eth0") and the like. */
 export function journalInfo(message: string): string {
   return `<${PRIORITY.info}>${escapeControl(message)}`;
+}
+
+/** Roll-up of repeated calls: repeats of v1 calls stay at warning priority. */
+export function journalRollupLine(event: RollupEvent): string {
+  const priority = event.imds.kind === 'v1' ? PRIORITY.warning : PRIORITY.info;
+  const r = event.imds.rollup;
+  const path = event.url?.path ?? '(several paths)';
+  return `<${priority}>${escapeControl(
+    `${event.imds.kind} ${path} repeated ${r.count} times in ${r.interval_s} s by ${event.imds.identity}`,
+  )}`;
 }

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { Rollup, RollupScheduler, type RollupEvent } from '../../src/sinks/rollup.js';
+import { journalRollupLine } from '../../src/sinks/journal-line.js';
 import { curlProcess, EXITED, HOST, OK, record, T0 } from './records.js';
 import { schemaErrors } from './validate.js';
 
@@ -149,5 +150,25 @@ t.test('the scheduler flushes what is pending when stopped', (t) => {
   t.equal(events.length, 1);
   t.equal(events[0]?.imds.rollup.count, 1);
   t.throws(() => new Rollup(0, () => undefined), RangeError);
+  t.end();
+});
+
+t.test('roll-up journal lines keep v1 repeats at warning priority', (t) => {
+  const events: RollupEvent[] = [];
+  const r = new Rollup(60_000, (e) => events.push(e));
+  for (const kind of ['v1', 'v2'] as const) {
+    const rec = record({ kind });
+    r.offer(rec, T0);
+    r.offer(rec, T0 + 1);
+    r.offer(rec, T0 + 2);
+  }
+  r.flush(T0 + 60_000);
+  t.same(
+    events.map((e) => journalRollupLine(e)),
+    [
+      '<4>v1 /latest/meta-data/instance-id repeated 2 times in 60 s by /usr/bin/curl: curl -s http://169.254.169.254/latest/meta-data/ (unit cron.service)',
+      '<6>v2 /latest/meta-data/instance-id repeated 2 times in 60 s by /usr/bin/curl: curl -s http://169.254.169.254/latest/meta-data/ (unit cron.service)',
+    ],
+  );
   t.end();
 });
