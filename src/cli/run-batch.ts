@@ -27,7 +27,8 @@ import {
 type BatchOptions = Extract<Options, { mode: 'oneshot' | 'offline' }>;
 
 export async function runBatch(options: BatchOptions): Promise<number> {
-  const host = hostFacts();
+  // A pcap file was captured elsewhere: this host's name would be a lie in its events.
+  const host = options.mode === 'offline' ? undefined : hostFacts();
   const note = (message: string): void => {
     process.stderr.write(`imds-analyzer: ${message}\n`);
   };
@@ -46,7 +47,7 @@ export async function runBatch(options: BatchOptions): Promise<number> {
     attributor = created.attributor;
   }
 
-  const summary = new Summary({ host });
+  const summary = new Summary(host === undefined ? {} : { host });
   const json = new JsonLinesWriter(process.stdout);
   const text = new LineWriter(process.stdout);
   // Mutated from the pipeline callback, hence an object rather than a `let`.

@@ -78,7 +78,8 @@ export interface EcsEvent {
     readonly protocol: 'http';
     readonly community_id: string;
   };
-  readonly host: { readonly hostname: string };
+  /** The capturing host; absent for pcap files, which come from elsewhere. */
+  readonly host?: { readonly hostname: string };
   readonly process?: {
     readonly pid: number;
     readonly name: string;
@@ -112,7 +113,7 @@ export function eventOutcome(record: ImdsRequestRecord): EventOutcome {
   return exchange.response.status < 400 ? 'success' : 'failure';
 }
 
-export function toEcsEvent(record: ImdsRequestRecord, host: HostFacts): EcsEvent {
+export function toEcsEvent(record: ImdsRequestRecord, host: HostFacts | undefined): EcsEvent {
   const { exchange, classification: c, flow, client, attribution, fallback } = record;
   const request = exchange.request;
   const response = exchange.response;
@@ -201,7 +202,7 @@ export function toEcsEvent(record: ImdsRequestRecord, host: HostFacts): EcsEvent
       protocol: 'http',
       community_id: flow.communityId,
     },
-    host: { hostname: host.hostname },
+    ...(host !== undefined && { host: { hostname: host.hostname } }),
     ...(proc !== undefined && {
       process: {
         pid: proc.pid,

@@ -160,7 +160,7 @@ const requestEvent = obj(
     user,
     container,
   },
-  ['@timestamp', 'event', 'imds', 'http', 'url', 'source', 'destination', 'network', 'host'],
+  ['@timestamp', 'event', 'imds', 'http', 'url', 'source', 'destination', 'network'],
 );
 
 const rollupEvent = obj(

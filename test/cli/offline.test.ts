@@ -238,3 +238,13 @@ t.test('bad capture files: one error line with the fix, exit 2, no stack trace',
   t.match(out.stderr, /ERR_CAPTURE_TRUNCATED/);
   t.same(summarize(parseJsonOutput(out.stdout).events), expected, 'requests before the cut kept');
 });
+
+t.test(
+  'events from a pcap file carry no host.hostname: the capture came from elsewhere',
+  async (t) => {
+    const out = await analyse(t, conversation({ client, server, exchanges }));
+    const { events } = parseJsonOutput(out.stdout);
+    t.equal(events.length, 4);
+    t.ok(events.every((e) => !('host' in e)));
+  },
+);
