@@ -15,7 +15,7 @@ fi
 # lintian, patchelf), ping for the topology self-test.
 packages=(
   libpcap-dev libpcap0.8 build-essential python3 make g++
-  lsof iproute2 iptables curl awscli iputils-ping procps util-linux passwd
+  lsof iproute2 iptables curl awscli iputils-ping procps util-linux passwd tcpdump libcap2-bin
   debhelper dpkg-dev fakeroot rpm lintian patchelf systemd logrotate
 )
 missing=()
