@@ -2,13 +2,17 @@
  * The hop-limit symptom across requests of one client: a token PUT that failed (no response,
  * unreadable response or status >= 400) followed, within a window, by an IMDSv1 call.
  *
+ * A token PUT still unanswered when the v1 call comes counts too (the client gave up waiting:
+ * an SDK keeps its connection open, so the unanswered PUT is only reported when it closes).
+ *
  * A token PUT answered 200 counts too until the client sends a v2 call: a capture on the host
  * sees IMDS answer a container's PUT (with IP TTL 1), then the host drops that answer when it
  * forwards it into the container. A client that really got its token uses it; one that calls
  * v1 instead never received it.
  *
- * The identity is whatever the pipeline can say about "the same client": a process identity
- * when attribution worked, the client IP otherwise. Memory is bounded: at most `maxIdentities`
+ * Identities are keys the pipeline derives for "the same client" (process instance, client
+ * address and User-Agent): token requests and v2 calls update every key they are given, a v1
+ * call is looked up by its keys in order. Memory is bounded: at most `maxIdentities`
  * remembered failures, least recently touched dropped first, expired ones dropped on sight.
  *
  * Times are request times: the caller passes the v1 request's time and the token request's
@@ -31,6 +35,8 @@ const RAISE_HOP_LIMIT =
 
 /** tokenOutcome of a token PUT that IMDS answered but whose token the client never used. */
 export const UNUSED_TOKEN_OUTCOME = 'answered, token never used';
+/** tokenOutcome of a token PUT that had no answer yet when the v1 call was made. */
+export const PENDING_TOKEN_OUTCOME = 'no answer yet';
 /**
  * An SDK that never receives its token answer gives up after its timeout (1-2 s) and calls v1
  * at once; a v1 call much later from the same identity is more likely unrelated.
@@ -41,7 +47,9 @@ function explain(failed: FailedToken, inContainer: boolean): string {
   const base =
     failed.tokenOutcome === UNUSED_TOKEN_OUTCOME
       ? 'IMDS answered the token request but the client never used the token and fell back to IMDSv1, so the answer most likely never reached it'
-      : `token request failed (${failed.tokenOutcome}) and the client fell back to IMDSv1`;
+      : failed.tokenOutcome === PENDING_TOKEN_OUTCOME
+        ? 'the client called IMDSv1 while its token request was still unanswered: it gave up waiting for the token'
+        : `token request failed (${failed.tokenOutcome}) and the client fell back to IMDSv1`;
   if (inContainer) {
     return (
       `${base}: IMDS sends the PUT response with an IP TTL equal to the instance's hop limit ` +
@@ -54,7 +62,10 @@ function explain(failed: FailedToken, inContainer: boolean): string {
   if (failed.tokenOutcome === '400') {
     return `${base}: IMDS answers 400 to a missing or invalid X-aws-ec2-metadata-token-ttl-seconds`;
   }
-  if (failed.tokenOutcome === UNUSED_TOKEN_OUTCOME) {
+  if (
+    failed.tokenOutcome === UNUSED_TOKEN_OUTCOME ||
+    failed.tokenOutcome === PENDING_TOKEN_OUTCOME
+  ) {
     return `${base} (is the client one network hop further away, e.g. in a container? then raise the hop limit: \`${RAISE_HOP_LIMIT}\`)`;
   }
   return base;
@@ -76,35 +87,51 @@ export class FallbackDetector {
     return this.#failed.size;
   }
 
+  /** A token request head was seen: until its answer, a v1 call means the client gave up. */
+  tokenRequested(identity: string | readonly string[], flowId: string, timeMs: number): void {
+    for (const key of keysOf(identity)) {
+      this.#remember(key, { flowId, tokenOutcome: PENDING_TOKEN_OUTCOME, timeMs });
+    }
+  }
+
   observe(
-    identity: string,
+    identity: string | readonly string[],
     flowId: string,
     classification: Classification,
     outcome: ExchangeOutcome,
     timeMs: number,
     inContainer: boolean,
   ): FallbackVerdict | undefined {
+    const keys = keysOf(identity);
     if (classification.kind === 'token') {
       const status = classification.status;
-      if (outcome !== 'answered') {
-        this.#remember(identity, { flowId, tokenOutcome: outcome, timeMs });
-      } else if (status === undefined || status >= 400) {
-        this.#remember(identity, { flowId, tokenOutcome: String(status ?? outcome), timeMs });
-      } else {
-        this.#remember(identity, { flowId, tokenOutcome: UNUSED_TOKEN_OUTCOME, timeMs });
-      }
+      const tokenOutcome =
+        outcome !== 'answered'
+          ? outcome
+          : status === undefined || status >= 400
+            ? String(status ?? outcome)
+            : UNUSED_TOKEN_OUTCOME;
+      for (const key of keys) this.#remember(key, { flowId, tokenOutcome, timeMs });
       return undefined;
     }
     if (classification.kind === 'v2') {
       // The client holds a working token: whatever failed before was not a fallback.
-      this.#failed.delete(identity);
+      for (const key of keys) this.#failed.delete(key);
       return undefined;
     }
-    const failed = this.#failed.get(identity);
+    for (const key of keys) {
+      const verdict = this.#verdict(key, timeMs, inContainer);
+      if (verdict !== undefined) return verdict;
+    }
+    return undefined;
+  }
+
+  #verdict(key: string, timeMs: number, inContainer: boolean): FallbackVerdict | undefined {
+    const failed = this.#failed.get(key);
     if (!failed) return undefined;
     const age = timeMs - failed.timeMs;
     if (age > this.#windowMs) {
-      this.#failed.delete(identity);
+      this.#failed.delete(key);
       return undefined;
     }
     if (age < 0) return undefined;
@@ -132,4 +159,8 @@ export class FallbackDetector {
       this.#failed.delete(key);
     }
   }
+}
+
+function keysOf(identity: string | readonly string[]): readonly string[] {
+  return typeof identity === 'string' ? [identity] : identity;
 }

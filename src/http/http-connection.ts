@@ -33,6 +33,8 @@ export interface HttpConnectionOptions {
   /** True when this request's response body should be digested (token PUTs). */
   readonly digestResponseBody: (request: RequestHead) => boolean;
   readonly onExchange: (exchange: HttpExchange) => void;
+  /** Called as soon as a request head is complete, before its response (may be absent). */
+  readonly onRequest?: (request: RequestHead) => void;
 }
 
 /** Anomaly names this stage counts. */
@@ -67,6 +69,7 @@ export class HttpConnection {
   readonly #anomalies: Anomalies;
   readonly #digestResponseBody: (request: RequestHead) => boolean;
   readonly #onExchange: (exchange: HttpExchange) => void;
+  readonly #onRequestHead: ((request: RequestHead) => void) | undefined;
 
   /** Not yet emitted, in request order. Only the first one can be answered (in its body). */
   #queue: Pending[] = [];
@@ -90,6 +93,7 @@ export class HttpConnection {
     this.#anomalies = options.anomalies;
     this.#digestResponseBody = options.digestResponseBody;
     this.#onExchange = options.onExchange;
+    this.#onRequestHead = options.onRequest;
     this.#requestHead = new HeadAccumulator(options.limits.maxHeadBytes);
     this.#responseHead = new HeadAccumulator(options.limits.maxHeadBytes);
   }
@@ -226,6 +230,7 @@ export class HttpConnection {
   }
 
   #onRequest(request: RequestHead): void {
+    this.#onRequestHead?.(request);
     const entry: Pending = {
       request,
       wantDigest: this.#digestResponseBody(request),

@@ -9,6 +9,7 @@
 import { Anomalies } from '../anomalies.js';
 import type { Attribution, Attributor } from '../attribute/attribution.js';
 import type { Frame } from '../capture/frame.js';
+import type { ImdsKind } from '../classify/classification.js';
 import { classifyExchange, isTokenRequest } from '../classify/classify.js';
 import { FallbackDetector } from '../classify/fallback.js';
 import { clientVerdict } from '../classify/user-agent.js';
@@ -21,9 +22,13 @@ import type {
   FlowTableConfig,
 } from '../flows/flow.js';
 import { FlowTable } from '../flows/flow-table.js';
-import { headerValue, type HttpExchange, type HttpLimits } from '../http/exchange.js';
+import {
+  headerValue,
+  type HttpExchange,
+  type HttpLimits,
+  type RequestHead,
+} from '../http/exchange.js';
 import { HttpConnection } from '../http/http-connection.js';
-import { processIdentity } from '../sinks/process-identity.js';
 import type { ImdsRequestRecord } from './record.js';
 
 export interface PipelineOptions {
@@ -125,6 +130,9 @@ export class Pipeline implements FlowListener {
         onExchange: (exchange) => {
           this.#exchange(state, exchange);
         },
+        onRequest: (request) => {
+          this.#requestHead(state, request);
+        },
       }),
     };
     this.#flows.set(flow.id, state);
@@ -148,6 +156,18 @@ export class Pipeline implements FlowListener {
     this.#flows.delete(flow.id);
   }
 
+  /** A token PUT is remembered from its request on: a v1 call before its answer is a fallback. */
+  #requestHead(state: FlowState, request: RequestHead): void {
+    if (state.flow.twinOf !== undefined || !isTokenRequest(request)) return;
+    void state.attribution.then((attribution) => {
+      this.#fallback.tokenRequested(
+        fallbackKeys('token', state.flow, attribution, request),
+        state.flow.id,
+        request.timeMs,
+      );
+    });
+  }
+
   #exchange(state: FlowState, exchange: HttpExchange): void {
     state.requests += 1;
     if (state.flow.twinOf !== undefined) {
@@ -161,26 +181,25 @@ export class Pipeline implements FlowListener {
     // Attribution callbacks of one flow run in registration order, so per-connection order holds.
     const report = state.attribution
       .then((attribution) => {
-        const partial: ImdsRequestRecord = {
-          flow: state.flow,
-          requestIndex,
-          exchange,
-          classification,
-          client,
-          attribution,
-          fallback: undefined,
-        };
         const inContainer =
           attribution.status === 'ok' && attribution.process.container !== undefined;
         const fallback = this.#fallback.observe(
-          processIdentity(partial).key,
+          fallbackKeys(classification.kind, state.flow, attribution, exchange.request),
           state.flow.id,
           classification,
           exchange.outcome,
           exchange.request.timeMs,
           inContainer,
         );
-        this.#options.onRecord(fallback === undefined ? partial : { ...partial, fallback });
+        this.#options.onRecord({
+          flow: state.flow,
+          requestIndex,
+          exchange,
+          classification,
+          client,
+          attribution,
+          fallback,
+        });
       })
       .catch((error: unknown) => {
         this.anomalies.count('pipeline.report_failed');
@@ -189,4 +208,22 @@ export class Pipeline implements FlowListener {
     this.#inFlight.add(report);
     void report.then(() => this.#inFlight.delete(report));
   }
+}
+
+/**
+ * Keys under which the fallback detector remembers "the same client". A named process is its
+ * pid and start time; every client is also its address and User-Agent, which is all that is
+ * known when the process was not named (exited, or seen only after NAT). A named process's v1
+ * call is matched by its own key only, so one process's failed token never marks another's.
+ */
+function fallbackKeys(
+  kind: ImdsKind,
+  flow: FlowInfo,
+  attribution: Attribution,
+  request: RequestHead,
+): string[] {
+  const byAddress = `address ${flow.client.ip} ${headerValue(request.headers, 'user-agent') ?? ''}`;
+  if (attribution.status !== 'ok') return [byAddress];
+  const byProcess = `process ${attribution.process.pid} ${attribution.process.start}`;
+  return kind === 'v1' ? [byProcess] : [byProcess, byAddress];
 }

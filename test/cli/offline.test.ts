@@ -248,3 +248,43 @@ t.test(
     t.ok(events.every((e) => !('host' in e)));
   },
 );
+
+t.test('v1 fallback: a token PUT left unanswered, then v1 from the same client', async (t) => {
+  const agent = { 'User-Agent': 'aws-sdk-js/3.374.0' };
+  const put = conversation({
+    client,
+    server,
+    clientIsn: 5000,
+    close: 'none', // the SDK keeps the connection open after its timeout
+    exchanges: [
+      {
+        request: req('PUT', '/latest/api/token', {
+          'X-aws-ec2-metadata-token-ttl-seconds': '21600',
+          ...agent,
+        }),
+        response: Buffer.alloc(0),
+      },
+    ],
+  });
+  const v1 = conversation({
+    client: { ip: client.ip, port: client.port + 1 },
+    server,
+    clientIsn: 9000,
+    startMs: 1_700_000_001_000,
+    exchanges: [
+      {
+        request: req('GET', '/latest/meta-data/iam/security-credentials/', agent),
+        response: res(200, 'role'),
+      },
+    ],
+  });
+  const out = await analyse(t, [...put, ...v1]);
+  const { events } = parseJsonOutput(out.stdout);
+  const byKind = new Map(events.map((e) => [(e as unknown as EventView).imds.kind, e]));
+  const fallback = (byKind.get('v1') as { imds: { fallback?: Record<string, string> } }).imds
+    .fallback;
+  t.equal(fallback?.token_outcome, 'no answer yet');
+  t.equal(fallback?.after_flow_id, (byKind.get('token') as unknown as EventView).imds.flow.id);
+  t.match(fallback?.explanation, /gave up waiting for the token/);
+  t.match(out.stdout, /"outcome":"no_response"/, 'the PUT is reported, unanswered');
+});
