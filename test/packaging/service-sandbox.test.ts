@@ -124,7 +124,9 @@ t.test('the unit sandbox captures and attributes', { skip: missing() }, async (t
   );
   const link = await createImdsLink('sb');
   t.teardown(() => link.destroy());
-  const imds = await startMockImds(link.imds, { mode: 'optional' });
+  // A slow answer keeps curl alive for a second: this test is about permissions, not about
+  // winning the race against a client that exits within milliseconds (that is attribution's).
+  const imds = await startMockImds(link.imds, { mode: 'optional', latencyMs: 1000 });
   t.teardown(() => imds.stop());
 
   const full = await sandboxedOneShot(link, caps);
