@@ -16,7 +16,7 @@ fi
 packages=(
   libpcap-dev libpcap0.8 build-essential python3 make g++
   lsof iproute2 iptables curl awscli iputils-ping procps util-linux passwd tcpdump libcap2-bin
-  debhelper dpkg-dev fakeroot rpm lintian patchelf systemd logrotate
+  debhelper dpkg-dev fakeroot rpm rpmlint lintian patchelf systemd logrotate python3-seccomp
 )
 missing=()
 for p in "${packages[@]}"; do
