@@ -4,6 +4,7 @@
  * The first sighting of each (process, kind, path) is logged at once; repeats are rolled up
  * into periodic count events so a process hammering IMDS cannot flood the log.
  * SIGTERM/SIGINT: stop capturing, report what is pending, flush the log, exit 0.
+ * SIGHUP: reopen the log file (logrotate's postrotate).
  */
 import { createAttributor } from '../attribute/create-attributor.js';
 import type { ImdsRequestRecord } from '../pipeline/record.js';
@@ -69,6 +70,11 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const scheduler = new RollupScheduler(rollup);
   const stopIdle = startIdleClock(pipeline);
   const removeSignals = stopOnSignals(source);
+  // logrotate moved the file (postrotate sends SIGHUP): continue in a new one, losing nothing.
+  const reopen = (): void => {
+    log.reopen();
+  };
+  process.on('SIGHUP', reopen);
 
   const startMs = Date.now();
   let status = 0;
@@ -88,6 +94,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     status = 2;
   } finally {
     removeSignals();
+    process.off('SIGHUP', reopen);
     stopIdle();
   }
   await pipeline.shutdown(Date.now());

@@ -60,6 +60,11 @@ export interface FileLog {
   writeLine(line: string): void;
   /** Resolves when everything written is on disk; later writes are ignored. */
   close(): Promise<void>;
+  /**
+   * After logrotate moved the file away (SIGHUP): lines queued so far go to the moved file,
+   * later ones to a new file at the path. Nothing is lost, unlike copytruncate.
+   */
+  reopen(): void;
   /** Lines dropped because the disk did not keep up (bounded queue); 0 in normal operation. */
   readonly droppedLines: number;
 }
@@ -112,6 +117,7 @@ class RotatingFileLog implements FileLog {
   #current: Current;
   #busy = false;
   #rotating = false;
+  #reopenWanted = false;
   #closing: Promise<void> | undefined;
   #dropped = 0;
   readonly #pendingChmods = new Set<Promise<void>>();
@@ -150,6 +156,12 @@ class RotatingFileLog implements FileLog {
     return this.#closing;
   }
 
+  reopen(): void {
+    if (this.#closing !== undefined) return;
+    this.#reopenWanted = true;
+    this.#pump();
+  }
+
   #openTransport(): Current {
     const transport = new winston.transports.File({
       filename: this.#file,
@@ -178,16 +190,16 @@ class RotatingFileLog implements FileLog {
   }
 
   #pump(): void {
+    if (this.#reopenWanted && !this.#busy && !this.#rotating) {
+      this.#reopenWanted = false;
+      this.#switchFile(() => this.#reopenFile());
+      return;
+    }
     while (!this.#busy && !this.#rotating && this.#queueHead < this.#queue.length) {
       const line = this.#queue[this.#queueHead] ?? '';
       const bytes = Buffer.byteLength(line) + 1;
       if (this.#size > 0 && this.#size + bytes > this.#options.maxSize) {
-        this.#rotating = true;
-        void this.#rotate().finally(() => {
-          this.#rotating = false;
-          this.#wake();
-          this.#pump();
-        });
+        this.#switchFile(() => this.#rotate());
         return;
       }
       this.#queueHead++;
@@ -211,6 +223,16 @@ class RotatingFileLog implements FileLog {
     }
   }
 
+  /** Holds writes while `change` swaps the live file, then resumes. */
+  #switchFile(change: () => Promise<void>): void {
+    this.#rotating = true;
+    void change().finally(() => {
+      this.#rotating = false;
+      this.#wake();
+      this.#pump();
+    });
+  }
+
   /** Ends the live file (flushed), shifts name.log -> name1.log ..., opens a new live file. */
   async #rotate(): Promise<void> {
     await this.#endCurrent();
@@ -220,6 +242,16 @@ class RotatingFileLog implements FileLog {
       // Keep logging into the live file: losing rotation beats losing events.
       this.#options.onError?.(unwritable(this.#file, error));
     }
+    await this.#openLive();
+  }
+
+  /** Ends the (moved) live file, flushed, and opens whatever is at the path now. */
+  async #reopenFile(): Promise<void> {
+    await this.#endCurrent();
+    await this.#openLive();
+  }
+
+  async #openLive(): Promise<void> {
     this.#size = await stat(this.#file).then(
       (s) => s.size,
       () => 0,

@@ -1,4 +1,12 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { FileLogError, openFileLog } from '../../src/sinks/file-log.js';
@@ -167,4 +175,25 @@ t.test('bad sizes are refused', async (t) => {
     const e = await openFileLog({ path: file, maxSize, maxFiles }).catch((x: unknown) => x);
     t.equal((e as FileLogError).code, 'ERR_LOG_OPTIONS');
   }
+});
+
+t.test('reopen() after logrotate moved the file: no line lost, none duplicated', async (t) => {
+  const dir = t.testdir();
+  const file = path.join(dir, 'imds-calls.log');
+  const moved = path.join(dir, 'imds-calls.log-20261125');
+  const log = await openFileLog({ path: file, maxSize: 1 << 30, maxFiles: 5 });
+  for (let n = 0; n < 5000; n++) log.write({ n });
+  renameSync(file, moved); // what logrotate does, while the daemon still writes
+  for (let n = 5000; n < 6000; n++) log.write({ n });
+  log.reopen(); // SIGHUP from logrotate's postrotate
+  for (let n = 6000; n < 8000; n++) log.write({ n });
+  await log.close();
+  const all = [...lines(moved), ...lines(file)].map((l) => (JSON.parse(l) as { n: number }).n);
+  t.same(
+    all,
+    Array.from({ length: 8000 }, (_, n) => n),
+    'every line once, in order',
+  );
+  t.ok(lines(file).length >= 2000, 'lines after reopen go to the new file');
+  t.equal(mode(file), 0o640, 'the new file gets the log mode');
 });

@@ -1,0 +1,48 @@
+/**
+ * Daemon-mode life cycle of the built command on the loopback interface (nothing is sent):
+ * readiness line, SIGHUP reopens the log after logrotate moved it, SIGTERM exits 0, and an
+ * unwritable log directory fails at start with one clear line.
+ */
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { existsSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, runCli } from './run-cli.js';
+
+t.test('SIGHUP reopens the moved log file, SIGTERM stops with exit 0', async (t) => {
+  const dir = t.testdir();
+  const file = join(dir, 'imds-calls.log');
+  const daemon = spawn(
+    process.execPath,
+    [CLI, '--interface', 'lo', '--attribution', 'none', '--log-file', file],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  daemon.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => daemon.on('exit', resolve));
+  t.teardown(() => {
+    if (daemon.exitCode === null) daemon.kill('SIGKILL');
+  });
+  for (let i = 0; i < 200 && !stdout.includes('capturing on lo'); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  t.match(stdout, /^<6>capturing on lo, attribution none, nice -?\d+, logging to /m);
+  t.ok(existsSync(file), 'log file created at start');
+
+  renameSync(file, `${file}-20261125`);
+  daemon.kill('SIGHUP');
+  for (let i = 0; i < 100 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 50));
+  t.ok(existsSync(file), 'a new file at the path after SIGHUP');
+  t.equal(daemon.exitCode, null, 'SIGHUP does not stop the daemon');
+
+  daemon.kill('SIGTERM');
+  t.equal(await exited, 0, 'SIGTERM: exit 0');
+  t.match(stdout, /^<6>stopped: \d+ frames, 0 requests/m);
+});
+
+t.test('an unwritable log directory fails at start with ERR_LOG_UNWRITABLE', async (t) => {
+  const out = await runCli(['--interface', 'lo', '--log-file', '/proc/imds-analyzer/x.log']);
+  t.equal(out.code, 2);
+  t.match(out.stderr, /^imds-analyzer: error ERR_LOG_UNWRITABLE: .*\/proc\/imds-analyzer/);
+  t.equal(out.stderr.trim().split('\n').length, 1);
+});
