@@ -4,7 +4,9 @@
  * real LiveCapture + decodeFrame, calls attributor.lookup() at each SYN, spawns the clients
  * itself (so it knows the true pid behind every client port) and prints one JSON result line.
  *
- * argv: <n curls> <mode: see MODES> <nice (0 = unchanged)> <interface>
+ * argv: <n curls> <mode: see MODES> <nice (0 = unchanged)> <interface> [lone client]
+ * With a 5th argument `curl` or `urllib`: n lone clients one after the other (300 ms apart, no
+ * keep-alive client), paired with their SYNs in order, and a timeline of each lookup.
  */
 import { spawn } from 'node:child_process';
 import os from 'node:os';
@@ -20,6 +22,8 @@ const mode = process.argv[3] ?? 'tuned';
 const nice = Number(process.argv[4] ?? '0');
 const iface = process.argv[5] ?? 'eth0';
 const PYTHON = '/usr/bin/python3';
+const lone =
+  process.argv[6] === 'curl' || process.argv[6] === 'urllib' ? process.argv[6] : undefined;
 
 const MODES: Record<string, ProcAttributorOptions> = {
   tuned: {},
@@ -27,20 +31,36 @@ const MODES: Record<string, ProcAttributorOptions> = {
   naive: { batch: false, newestFirst: false, skipByIndex: false, prescan: 'off' },
   nobatch: { batch: false },
   'oldest-first': { newestFirst: false },
-  'prescan-async': { prescan: 'while-table' },
-  'prescan-sync': { prescan: 'before-table' },
+  // Before the lone-client work (2026-11-25): pass on the next loop turn, no pre-scan.
+  old: { startSync: false, prescan: 'off' },
+  noprescan: { prescan: 'off' },
+  deferred: { startSync: false },
 };
 
 if (nice !== 0) os.setPriority(0, nice);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-const attributor = new ProcAttributor(MODES[mode] ?? {});
+// Timeline (lone mode): performance.now() of each phase the attributor reports.
+const timeline: { phase: string; t: number }[] = [];
+const trace = (phase: string): void => {
+  timeline.push({ phase, t: performance.now() });
+};
+const attributor = new ProcAttributor({ ...(MODES[mode] ?? {}), ...(lone ? { trace } : {}) });
 const lookups: { port: number; result: Promise<Attribution> }[] = [];
 let seq = 0;
 let frames = 0;
 const synPorts = new Set<number>();
 // Truth: local port -> pid of the process the bench spawned.
 const truth = new Map<number, { pid: number; kind: 'curl' | 'keepalive' }>();
+// Lone mode: the pids in launch order (the k-th SYN is the k-th client's).
+const loneTruth: number[] = [];
+const loneLookups: {
+  port: number;
+  frameT: number;
+  lookupT: number;
+  doneT: number;
+  result: Attribution | undefined;
+}[] = [];
 
 // The clients are started by one launcher shell, forked BEFORE the capture opens and released
 // through stdin: measured here, frames captured by `cap` are lost while the capturing Node
@@ -49,7 +69,23 @@ const truth = new Map<number, { pid: number; kind: 'curl' | 'keepalive' }>();
 // The launcher prints the truth: `<kind> <pid> <local port>` per client (`$!` of a simple
 // background command is the client itself).
 const base = 20000 + Math.floor(Math.random() * 20000);
-const launcher = `
+const URL = 'http://169.254.169.254/latest/meta-data/instance-id';
+const URLLIB = `import os,urllib.request as u
+print('urllib', os.getpid(), flush=True)
+u.urlopen('${URL}', timeout=5).read()`;
+const loneLauncher = `
+read go
+i=0
+while [ $i -lt ${n} ]; do
+  ${lone === 'curl' ? `sh -c 'echo "curl $$"; exec curl -s -o /dev/null ${URL}'` : `${PYTHON} -c "$URLLIB"`}
+  sleep 0.3
+  i=$((i + 1))
+done
+`;
+const launcher =
+  lone !== undefined
+    ? loneLauncher
+    : `
 read go
 ${PYTHON} -c "$KA" &
 sleep 0.3
@@ -68,7 +104,7 @@ print('keepalive', os.getpid(), s.getsockname()[1], flush=True)
 while True:
     s.sendall(b'GET /latest/meta-data/ HTTP/1.1\\r\\nHost: 169.254.169.254\\r\\n\\r\\n'); s.recv(65536); time.sleep(0.1)`;
 const sh = spawn('sh', ['-c', launcher], {
-  env: { ...process.env, KA },
+  env: { ...process.env, KA, URLLIB },
   stdio: ['pipe', 'pipe', 'inherit'],
 });
 let out = '';
@@ -78,6 +114,10 @@ sh.stdout.on('data', (d: Buffer) => {
   out = lines.pop() ?? '';
   for (const line of lines) {
     const [kind, pid, port] = line.trim().split(' ');
+    if (lone !== undefined && kind === lone && pid !== undefined) {
+      loneTruth.push(Number(pid));
+      continue;
+    }
     if ((kind === 'curl' || kind === 'keepalive') && pid !== undefined && port !== undefined) {
       truth.set(Number(port), { pid: Number(pid), kind });
     }
@@ -108,10 +148,35 @@ const captureEnd = capture.run((frame) => {
     sawSyn: true,
     twinOf: undefined,
   };
+  if (lone !== undefined) {
+    const rec = {
+      port: s.srcPort,
+      frameT: frame.timeMs - performance.timeOrigin,
+      lookupT: performance.now(),
+      doneT: 0,
+      result: undefined as Attribution | undefined,
+    };
+    loneLookups.push(rec);
+    timeline.push({ phase: `lookup ${s.srcPort}`, t: rec.lookupT });
+    void attributor.lookup(flow, frame.timeMs).then((r) => {
+      rec.doneT = performance.now();
+      rec.result = r;
+    });
+    return;
+  }
   lookups.push({ port: s.srcPort, result: attributor.lookup(flow, frame.timeMs) });
 });
 await sleep(500);
 sh.stdin.write('go\n');
+if (lone !== undefined) {
+  await new Promise((r) => sh.on('exit', r));
+  await sleep(500);
+  capture.stop();
+  await captureEnd;
+  attributor.close();
+  reportLone();
+  process.exit(0);
+}
 // The curls end by themselves; the keep-alive client runs until the launcher is killed.
 await new Promise<void>((resolve) => {
   const check = setInterval(() => {
@@ -176,3 +241,59 @@ console.log(
   }),
 );
 process.exit(0);
+
+/** Lone mode: one JSON line with the tally and the median timeline (ms after the lookup). */
+function reportLone(): void {
+  const tally = { right: 0, wrong: 0, exited: 0, unknown: 0 };
+  const reasons = new Map<string, number>();
+  const phases = new Map<string, number[]>();
+  const perLookup: string[] = [];
+  loneLookups.forEach((l, k) => {
+    const r = l.result;
+    if (r === undefined) return;
+    if (r.status === 'ok') {
+      if (r.process.pid === loneTruth[k]) tally.right += 1;
+      else tally.wrong += 1;
+    } else {
+      tally[r.status] += 1;
+      const key = `${r.status}: ${r.reason.replace(/\d+/g, 'N')}`;
+      reasons.set(key, (reasons.get(key) ?? 0) + 1);
+    }
+    // Phases of this lookup's first pass: from its lookup() call to its answer.
+    const steps = timeline.filter((e) => e.t >= l.lookupT && e.t <= l.doneT);
+    const seen = new Set<string>();
+    const line = [`frame->lookup ${(l.lookupT - l.frameT).toFixed(2)}`];
+    for (const e of steps) {
+      if (seen.has(e.phase)) continue;
+      seen.add(e.phase);
+      const list = phases.get(e.phase) ?? [];
+      list.push(e.t - l.lookupT);
+      phases.set(e.phase, list);
+      line.push(`${e.phase} ${(e.t - l.lookupT).toFixed(2)}`);
+    }
+    line.push(`done ${(l.doneT - l.lookupT).toFixed(2)} ${r.status}`);
+    perLookup.push(line.join(', '));
+  });
+  const median = (xs: number[]): number => {
+    const s = [...xs].sort((a, b) => a - b);
+    return Number((s[Math.floor(s.length / 2)] ?? NaN).toFixed(2));
+  };
+  console.log(
+    JSON.stringify({
+      mode,
+      nice,
+      lone,
+      clients: loneTruth.length,
+      synsSeen: loneLookups.length,
+      ...tally,
+      reasons: Object.fromEntries(reasons),
+      timelineMedianMs: Object.fromEntries(
+        [...phases].map(([k, v]) => [k.startsWith('lookup') ? 'lookup' : k, median(v)]),
+      ),
+      frameToLookupMs: median(loneLookups.map((l) => l.lookupT - l.frameT)),
+      doneMs: median(loneLookups.map((l) => l.doneT - l.lookupT)),
+      perLookup,
+      stats: attributor.stats,
+    }),
+  );
+}

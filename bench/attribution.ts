@@ -7,9 +7,12 @@
  *
  *   bench/run-attribution.sh [--n 100] [--repeat 3] [--modes tuned,naive] [--nice 0,-10]
  *
- * Modes: tuned (batched, newest pid first, skip by index), naive (the brief's prototype: one
- * pass per SYN, /proc order, no skipping), nobatch, oldest-first, prescan-sync, prescan-async
- * (see ProcAttributorOptions.prescan).
+ * Modes: tuned (the default options), naive (the brief's prototype: one pass per SYN, /proc
+ * order, no skipping), old (before the lone-client work: pass on the next loop turn, no
+ * pre-scan), noprescan, deferred (pass on the next loop turn), nobatch, oldest-first.
+ *
+ *   bench/run-attribution.sh --lone curl|urllib [--n 20] [--modes tuned,old] [--nice 0,-10]
+ * runs n lone clients one after the other instead of a burst, and prints a timeline.
  */
 import type { ChildProcess } from 'node:child_process';
 import { createImdsLink, run } from '../test/helpers/netns.js';
@@ -24,6 +27,19 @@ const repeat = Number(arg('repeat', '3'));
 const modes = arg('modes', 'tuned,naive').split(',');
 const nices = arg('nice', '0').split(',').map(Number);
 const worker = new URL('./attribution-worker.js', import.meta.url).pathname;
+const lone = arg('lone', '');
+
+interface LoneResult {
+  clients: number;
+  synsSeen: number;
+  right: number;
+  wrong: number;
+  exited: number;
+  unknown: number;
+  reasons: Record<string, number>;
+  timelineMedianMs: Record<string, number>;
+  doneMs: number;
+}
 
 const FAST_SERVER = `
 import http.server
@@ -90,8 +106,44 @@ try {
   console.log(
     `machine: ${(await run('uname', ['-srm'])).stdout.trim()}, ${(await run('nproc', [])).stdout.trim()} cpus, node ${process.version}`,
   );
-  console.log(`n=${n} curls in parallel + 1 keep-alive client, ${repeat} runs per row`);
-  console.log('mode          nice  right%  wrong  exited%  unknown%  keepalive  median_ms  p99_ms');
+  if (lone !== '') {
+    console.log(`${n} lone ${lone} clients one after the other, ${repeat} runs per row`);
+    for (const mode of modes) {
+      for (const nice of nices) {
+        const rows: LoneResult[] = [];
+        for (let i = 0; i < repeat; i++) {
+          const r = await link.instance.run(
+            process.execPath,
+            [worker, String(n), mode, String(nice), link.instanceInterface, lone],
+            120_000,
+          );
+          const line = r.stdout.trim().split('\n').pop() ?? '';
+          try {
+            rows.push(JSON.parse(line) as LoneResult);
+          } catch {
+            console.error(`worker failed (${r.code}): ${r.stderr.slice(0, 2000)}`);
+          }
+          if (process.argv.includes('--verbose')) console.log(line);
+        }
+        const sum = (f: (w: LoneResult) => number): number => rows.reduce((s, w) => s + f(w), 0);
+        console.log(
+          `${mode.padEnd(10)} nice ${String(nice).padStart(3)}: right ${sum((w) => w.right)}/${sum((w) => w.clients)} (SYNs seen ${sum((w) => w.synsSeen)}), wrong ${sum((w) => w.wrong)}, exited ${sum((w) => w.exited)}, unknown ${sum((w) => w.unknown)}`,
+        );
+        for (const w of rows) {
+          console.log(
+            `  timeline (median ms after lookup()): ${JSON.stringify(w.timelineMedianMs)} done ${w.doneMs}`,
+          );
+          for (const [k, v] of Object.entries(w.reasons)) console.log(`  ${v} x ${k}`);
+        }
+      }
+    }
+    modes.length = 0;
+  } else {
+    console.log(`n=${n} curls in parallel + 1 keep-alive client, ${repeat} runs per row`);
+    console.log(
+      'mode          nice  right%  wrong  exited%  unknown%  keepalive  median_ms  p99_ms',
+    );
+  }
   for (const mode of modes) {
     for (const nice of nices) {
       const rows: WorkerResult[] = [];

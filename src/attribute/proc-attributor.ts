@@ -3,7 +3,12 @@
  * /proc/<pid>/fd/* links to socket:[inode] -> ProcessFacts.
  *
  * Built for one-shot clients that exit milliseconds after their request:
- * - lookups arriving together are resolved in one pass (tables read once, one scan for all);
+ * - a lookup arriving while no pass runs starts one at once, synchronously inside lookup();
+ *   lookups arriving during a pass (a burst) are resolved together in the next one (tables
+ *   read once, one scan for all);
+ * - before the table read, the processes that are new since the last index refresh are met
+ *   while they live (NewProcessWatch: their socket links and own files); a socket the table
+ *   then names is attributed to the process met holding it, even if it has exited since;
  * - the scan goes newest pid first (from the last pid in /proc/loadavg) and skips pids that
  *   cannot own the socket (other network namespace, then other uid, from a background index);
  * - every socket link seen is remembered (inode -> pid, fd), so long-lived processes are
@@ -13,9 +18,11 @@
  * The socket is always in the table when its SYN is captured (connect() hashes it before
  * sending; measured: no miss in any benchmark run), so misses are retried only briefly.
  *
- * Cost bound: socket tables are read once per pass (one synchronous read of our namespace's
- * tcp or tcp6: the kernel walks its whole established hash, ~9 ms on an idle 2-CPU host with
- * 262144 buckets, whatever the number of sockets); the fd scan then runs synchronously for at
+ * Cost bound: the pre-scan of new processes runs for at most `prescanBudgetMs` (default 3 ms);
+ * socket tables are read once per pass (one synchronous read of our namespace's tcp, or tcp6
+ * for IPv6 flows and IPv4 flows absent from tcp: the kernel walks its whole established hash,
+ * 3.5-9 ms on a 2-CPU host with 262144 buckets, whatever the number of sockets); the fd scan
+ * of processes not met by the pre-scan then runs synchronously for at
  * most `sliceMs` (default 8 ms) before yielding to the event loop, so capture callbacks run
  * between slices; a pass stops scanning after `passBudgetMs` (default 250 ms) and its
  * remaining lookups resolve 'unknown'. Lookups arriving meanwhile wait for the next pass.
@@ -25,6 +32,7 @@ import type { FlowInfo } from '../flows/flow.js';
 import { UserNames } from './passwd.js';
 import { listPids, newestFirst, parseLastPid, PidIndex } from './pid-index.js';
 import { missingCapabilities } from './privileges.js';
+import { NewProcessWatch } from './new-process-watch.js';
 import { isListing, realProcFs, type ProcFs } from './proc-fs.js';
 import { ProcessFactsReader, type OwnFacts } from './process-facts.js';
 import { TCP_TIME_WAIT, TCP_STATE_NAMES } from './proc-net-tcp.js';
@@ -47,13 +55,19 @@ export interface ProcAttributorOptions {
   /** Scan newest pids first (true) or in /proc order (false, for the bench). */
   readonly newestFirst?: boolean;
   /**
-   * Meet one-shot clients while they live, before their socket's inode is known: scan the pids
-   * that appeared since the last index refresh and read the own facts of each one holding a
-   * socket. 'while-table': during an asynchronous read of our namespace's table (a read walks
-   * the kernel's whole established hash: ~9 ms with 262144 buckets, even for 3 sockets);
-   * 'before-table': synchronously, for at most one slice, before the table is read; 'off'.
+   * Meet new processes (not in the pid index yet) while they live, before the socket table is
+   * read: 'before-table' (default) or 'off' (the bench's comparison).
    */
   readonly prescan?: PrescanMode;
+  /** Longest pre-scan of new processes per pass. */
+  readonly prescanBudgetMs?: number;
+  /**
+   * Start a pass synchronously inside lookup() when none runs (true), or on the next turn of
+   * the event loop (false: lookups of one capture callback share the pass, but the first waits).
+   */
+  readonly startSync?: boolean;
+  /** Timeline hook for the benchmark: called with a phase name as each phase ends. */
+  readonly trace?: (phase: string) => void;
   /** Skip pids of other namespaces / uids when the index knows them (true). */
   readonly skipByIndex?: boolean;
   readonly clockTicks?: number;
@@ -71,7 +85,7 @@ interface Wanted {
   readonly items: Pending[];
 }
 
-export type PrescanMode = 'off' | 'before-table' | 'while-table';
+export type PrescanMode = 'off' | 'before-table';
 
 interface FoundOwner {
   readonly w: Wanted;
@@ -84,7 +98,9 @@ const MAX_SOCKET_CACHE = 16_384;
 export class ProcAttributor implements Attributor {
   readonly #fs: ProcFs;
   readonly #now: () => number;
-  readonly #opts: Required<Omit<ProcAttributorOptions, 'fs' | 'now'>>;
+  readonly #opts: Required<Omit<ProcAttributorOptions, 'fs' | 'now' | 'trace'>>;
+  readonly #trace: ((phase: string) => void) | undefined;
+  readonly #watch: NewProcessWatch;
   readonly #index: PidIndex;
   readonly #facts: ProcessFactsReader;
   readonly #ownNs: string;
@@ -103,6 +119,11 @@ export class ProcAttributor implements Attributor {
     pidsScanned: 0,
     cacheHits: 0,
     prescanHits: 0,
+    /** New pids read by pre-scans, sockets met, pre-scans cut by their budget. */
+    prescanPids: 0,
+    prescanSockets: 0,
+    prescanBudgetHit: 0,
+    prescanMs: 0,
     slicesYielded: 0,
     budgetExceeded: 0,
     /** Milliseconds spent reading socket tables, scanning fds, reading facts (sums). */
@@ -111,6 +132,8 @@ export class ProcAttributor implements Attributor {
     tableReads: 0,
     misses: 0,
     refreshMs: 0,
+    /** The periodic index refresh (it holds the loop: a SYN arriving meanwhile waits). */
+    backgroundRefreshMs: 0,
     scanMs: 0,
     factsMs: 0,
   };
@@ -119,14 +142,20 @@ export class ProcAttributor implements Attributor {
     this.#fs = options.fs ?? realProcFs;
     this.#now = options.now ?? Date.now;
     this.#opts = {
-      retryDelaysMs: options.retryDelaysMs ?? [2, 10, 40],
+      // No retry by default: connect() hashes the socket before its SYN leaves, so a row absent
+      // at lookup is gone (the server closed first and the client followed: Python urllib with
+      // Connection: close), and each retry re-read every namespace's tables for nothing
+      // (measured: ~30 ms of blocked loop per lone urllib call).
+      retryDelaysMs: options.retryDelaysMs ?? [],
       sliceMs: options.sliceMs ?? 8,
       passBudgetMs: options.passBudgetMs ?? 250,
       indexRefreshMs: options.indexRefreshMs ?? 1000,
       batch: options.batch ?? true,
       newestFirst: options.newestFirst ?? true,
       skipByIndex: options.skipByIndex ?? true,
-      prescan: options.prescan ?? 'off',
+      prescan: options.prescan ?? 'before-table',
+      prescanBudgetMs: options.prescanBudgetMs ?? 3,
+      startSync: options.startSync ?? true,
       clockTicks: options.clockTicks ?? 100,
     };
     this.#index = new PidIndex(this.#fs);
@@ -140,8 +169,15 @@ export class ProcAttributor implements Attributor {
       bootTimeMs: ProcessFactsReader.bootTimeMs(this.#fs),
       clockTicks: this.#opts.clockTicks,
     });
+    this.#watch = new NewProcessWatch(this.#fs, this.#facts, this.#index);
+    this.#trace = options.trace;
     if (this.#opts.indexRefreshMs > 0) {
-      this.#timer = setInterval(() => this.#index.refresh(), this.#opts.indexRefreshMs);
+      this.#timer = setInterval(() => {
+        const t0 = performance.now();
+        this.#index.refresh();
+        this.stats.backgroundRefreshMs += performance.now() - t0;
+        this.#trace?.('refresh');
+      }, this.#opts.indexRefreshMs);
       this.#timer.unref();
     }
   }
@@ -167,11 +203,12 @@ export class ProcAttributor implements Attributor {
 
   #enqueue(p: Pending): void {
     this.#pending.push(p);
-    if (!this.#running) {
-      this.#running = true;
-      // setImmediate: SYNs captured in the same event-loop turn join one batch.
-      setImmediate(() => void this.#drain());
-    }
+    if (this.#running) return;
+    this.#running = true;
+    // A lone client exits 1-3 ms after its SYN: every millisecond before the table read counts,
+    // so the pass starts here. Lookups arriving meanwhile (a burst) wait for the next pass.
+    if (this.#opts.startSync) void this.#drain();
+    else setImmediate(() => void this.#drain());
   }
 
   async #drain(): Promise<void> {
@@ -179,6 +216,8 @@ export class ProcAttributor implements Attributor {
       while (this.#pending.length > 0 && !this.#closed) {
         const batch = this.#opts.batch ? this.#pending.splice(0) : this.#pending.splice(0, 1);
         await this.#pass(batch);
+        // The other SYNs of the same capture callback join one batch.
+        if (this.#opts.startSync) await new Promise<void>((r) => setImmediate(r));
       }
     } catch (err) {
       // Never reject a lookup: whatever slipped through resolves as unknown.
@@ -227,9 +266,17 @@ export class ProcAttributor implements Attributor {
 
   async #pass(batch: Pending[]): Promise<void> {
     this.stats.passes += 1;
+    this.#trace?.('pass');
     const t0 = performance.now();
-    let snapshot = new TableSnapshot(this.#fs, this.#ownNs, this.#index.namespaces());
-    const pre = this.#opts.prescan === 'off' ? undefined : await this.#prescan(batch, snapshot);
+    if (this.#opts.prescan === 'before-table') {
+      const r = this.#watch.scan(this.#opts.prescanBudgetMs, this.#ownNs);
+      this.stats.prescanPids += r.read;
+      this.stats.prescanSockets += r.sockets;
+      if (r.budgetHit) this.stats.prescanBudgetHit += 1;
+      this.stats.prescanMs += performance.now() - t0;
+      this.#trace?.('prescan');
+    }
+    let snapshot = this.#snapshot();
     const wanted = new Map<string, Wanted>();
     const retry: Pending[] = [];
     let refreshed = false;
@@ -246,7 +293,8 @@ export class ProcAttributor implements Attributor {
         this.stats.refreshMs += performance.now() - tr;
         const namespaces = this.#index.namespaces();
         if (namespaces.size + (namespaces.has(this.#ownNs) ? 0 : 1) !== before) {
-          snapshot = new TableSnapshot(this.#fs, this.#ownNs, namespaces);
+          this.stats.tableReads += snapshot.reads;
+          snapshot = this.#snapshot();
           located = snapshot.locate(p.flow);
         }
       }
@@ -282,18 +330,19 @@ export class ProcAttributor implements Attributor {
     }
     this.stats.tableReads += snapshot.reads;
     this.stats.locateMs += performance.now() - t0;
+    this.#trace?.('located');
     if (wanted.size === 0) return;
 
-    // Owners met by the pre-scan: their own files were read then.
-    if (pre !== undefined) {
-      for (const [key, w] of wanted) {
-        const hit = pre.get(key);
-        if (hit === undefined) continue;
-        for (const p of w.items) this.#found(p, hit.pid, w.located.entry.uid, hit.own);
-        this.stats.prescanHits += 1;
-        wanted.delete(key);
-      }
+    // Owners met by a pre-scan (this pass's or an earlier one's) while they lived: the inode
+    // links them, and their own files were read then.
+    for (const [key, w] of wanted) {
+      const hit = this.#watch.get(key);
+      if (hit === undefined) continue;
+      for (const p of w.items) this.#found(p, hit.pid, w.located.entry.uid, hit.own);
+      this.stats.prescanHits += 1;
+      wanted.delete(key);
     }
+    this.#trace?.('met');
 
     // Long-lived owners: one readlink confirms the cached fd still holds the socket.
     for (const [key, w] of wanted) {
@@ -313,6 +362,7 @@ export class ProcAttributor implements Attributor {
       for (const p of w.items) this.#found(p, pid, w.located.entry.uid, own);
     }
     this.stats.scanMs += performance.now() - t1;
+    this.#trace?.('scan');
     for (const [key, w] of wanted) {
       const { entry } = w.located;
       const partly =
@@ -341,58 +391,14 @@ export class ProcAttributor implements Attributor {
     }
   }
 
-  /**
-   * Reads our namespace's tables for the batch on the thread pool and, until they arrive,
-   * scans new pids (not in the index yet), newest first, reading the own facts of every one
-   * holding a socket: a one-shot client is met while it still lives, before we know its inode.
-   */
-  async #prescan(
-    batch: readonly Pending[],
-    snapshot: TableSnapshot,
-  ): Promise<Map<string, { pid: number; own: OwnFacts | undefined }>> {
-    const fs = this.#fs;
-    const names = new Set<'tcp' | 'tcp6'>();
-    for (const p of batch) names.add(p.flow.family === 'ipv4' ? 'tcp' : 'tcp6');
-    const state = { done: false };
-    const sync = this.#opts.prescan === 'before-table';
-    const reads = Promise.all(
-      sync
-        ? []
-        : [...names].map(async (n) => [n, await fs.readTextAsync(`/proc/self/net/${n}`)] as const),
-    ).finally(() => {
-      state.done = true;
-    });
-    const owners = new Map<string, { pid: number; own: OwnFacts | undefined }>();
-    const fresh = listPids(fs).filter((pid) => this.#index.get(pid) === undefined);
-    const ordered = newestFirst(fresh, parseLastPid(fs.readText('/proc/loadavg') ?? ''));
-    const start = performance.now();
-    for (let i = 0; i < ordered.length && !state.done; i++) {
-      const pid = ordered[i] ?? 0;
-      const fdDir = `/proc/${pid}/fd`;
-      const fds = fs.readDir(fdDir);
-      if (!isListing(fds)) continue;
-      let own: OwnFacts | undefined;
-      let read = false;
-      for (const fd of fds) {
-        const link = fs.readLink(`${fdDir}/${fd}`);
-        if (!link?.startsWith('socket:[')) continue;
-        if (!read) {
-          own = this.#facts.readOwn(pid);
-          read = true;
-        }
-        owners.set(link, { pid, own });
-        if (this.#sockets.size >= MAX_SOCKET_CACHE) this.#sockets.clear();
-        this.#sockets.set(link, { pid, fd });
-      }
-      if (sync) {
-        if (performance.now() - start > this.#opts.sliceMs) break;
-      } else if (i % 4 === 3 || performance.now() - start > this.#opts.sliceMs) {
-        // Let the table read's completion run; never hold the loop past one slice.
-        await new Promise<void>((r) => setImmediate(r));
-      }
-    }
-    for (const [n, text] of await reads) snapshot.preload(this.#ownNs, n, text);
-    return owners;
+  #snapshot(): TableSnapshot {
+    const s = new TableSnapshot(this.#fs, this.#ownNs, this.#index.namespaces());
+    const trace = this.#trace;
+    if (trace !== undefined)
+      s.onRead = (_ns, name) => {
+        trace(`read ${name}`);
+      };
+    return s;
   }
 
   /**

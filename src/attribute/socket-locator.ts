@@ -28,6 +28,8 @@ export class TableSnapshot {
   readonly #conntrack = new Map<string, ConntrackEntry[] | undefined>();
   /** Tables actually read in this snapshot (for the cost accounting in the benchmark). */
   reads = 0;
+  /** Called after each table file is read (the benchmark's timeline). */
+  onRead: ((ns: string, name: string) => void) | undefined;
 
   constructor(
     private readonly fs: ProcFs,
@@ -47,18 +49,12 @@ export class TableSnapshot {
     return undefined;
   }
 
-  /** Uses text already read (asynchronously, while the pre-scan ran) for a table. */
-  preload(ns: string, name: 'tcp' | 'tcp6', text: string | undefined): void {
-    if (text === undefined) return;
-    this.reads += 1;
-    this.#tables.set(`${ns} ${name}`, parseProcNetTcp(text, name === 'tcp' ? 'ipv4' : 'ipv6'));
-  }
-
   table(ns: string, name: 'tcp' | 'tcp6'): TcpSocketEntry[] | undefined {
     const key = `${ns} ${name}`;
     if (this.#tables.has(key)) return this.#tables.get(key);
     const text = this.readNs(ns, name);
     this.reads += 1;
+    this.onRead?.(ns, name);
     const parsed =
       text === undefined ? undefined : parseProcNetTcp(text, name === 'tcp' ? 'ipv4' : 'ipv6');
     this.#tables.set(key, parsed);
@@ -78,19 +74,22 @@ export class TableSnapshot {
     return [this.ownNs, ...[...this.namespaces.keys()].filter((n) => n !== this.ownNs)];
   }
 
+  /**
+   * The flow's row in one namespace. The first table holding the tuple answers, closed or not:
+   * an IPv4 flow reads tcp6 (IPv4-mapped dual-stack sockets) only when tcp has no row, since
+   * every table read walks the kernel's whole established hash (3.5-9 ms each).
+   */
   findIn(
     ns: string,
     family: FlowInfo['family'],
     client: Endpoint,
     server: Endpoint,
   ): TcpSocketEntry | undefined {
-    let fallback: TcpSocketEntry | undefined;
     for (const name of tableNames(family)) {
       const e = findClientSocket(this.table(ns, name) ?? [], client, server);
-      if (e !== undefined && e.inode !== 0) return e;
-      fallback ??= e;
+      if (e !== undefined) return e;
     }
-    return fallback;
+    return undefined;
   }
 
   /**

@@ -76,7 +76,8 @@ function host(): FakeProcFs {
 const opts = { retryDelaysMs: [1], indexRefreshMs: 0, now: () => 1000 };
 
 t.test('lookups arriving together are answered by one pass', async (t) => {
-  const a = new ProcAttributor({ fs: host(), ...opts });
+  // Deferred start: the pass runs on the next loop turn, so both lookups share it.
+  const a = new ProcAttributor({ fs: host(), ...opts, startSync: false });
   t.teardown(() => {
     a.close();
   });
@@ -161,7 +162,7 @@ t.test('unreadable fd tables make the answer unknown, naming the path', async (t
 });
 
 t.test('close() settles pending lookups', async (t) => {
-  const a = new ProcAttributor({ fs: host(), ...opts });
+  const a = new ProcAttributor({ fs: host(), ...opts, startSync: false });
   const p = a.lookup(flow('192.0.2.2', 40000), 0);
   a.close();
   t.same(await p, { status: 'unknown', reason: 'attribution stopped' });
