@@ -233,7 +233,9 @@ export class Summary {
       );
       if (c.client !== undefined) {
         const name = `${c.client.name}${c.client.version === undefined ? '' : ` ${c.client.version}`}`;
-        lines.push(`${pad}client ${safeText(name, 100)}: ${safeText(c.client.hint, 300)}`);
+        // The hint tells how to get off IMDSv1: a client that made no v1 call needs none.
+        const advice = c.requests.v1 > 0 ? c.client.hint : 'uses IMDSv2 only';
+        lines.push(`${pad}client ${safeText(name, 100)}: ${safeText(advice, 300)}`);
       }
       if (c.fallbacks > 0) {
         lines.push(`${pad}v1 fallback after a failed token request: ${c.fallbacks}`);

@@ -195,3 +195,13 @@ t.test('wire strings in the table are escaped', (t) => {
   t.match(text, /x\\x0a<3>forged/);
   t.end();
 });
+
+t.test('the remediation hint is shown only to clients that made IMDSv1 calls', (t) => {
+  const s = new Summary();
+  s.add(record({ kind: 'v2', attribution: agent }));
+  s.add(record({ kind: 'v1' }));
+  const text = s.renderText();
+  t.match(text, /client curl 7\.88\.1: supports IMDSv2: enable it/, 'the v1 client gets the hint');
+  t.match(text, /client curl 7\.88\.1: uses IMDSv2 only/, 'the v2-only client gets no advice');
+  t.end();
+});
