@@ -1,4 +1,4 @@
-import type { AncestorFacts, ProcessFacts } from '../attribute/attribution.js';
+import type { ProcessFacts } from '../attribute/attribution.js';
 import { headerValue } from '../http/exchange.js';
 import type { ImdsRequestRecord } from '../pipeline/record.js';
 import { bounded, LIMITS, REDACTED, redactSecrets } from './sanitize.js';
@@ -11,21 +11,7 @@ const TOKEN_HEADER_NAME_ARG = /^x-aws-ec2-metadata-token\s*[:=]?\s*$/i;
  * passes its token on the command line (`curl -H "X-aws-ec2-metadata-token: ..."`) must not
  * leak it through process.args or an ancestor's command line.
  */
-export interface ProcessView {
-  readonly pid: number;
-  readonly name: string;
-  readonly executable: string | undefined;
-  readonly args: readonly string[];
-  readonly commandLine: string;
-  readonly start: string;
-  readonly parent: { readonly pid: number; readonly name: string } | undefined;
-  readonly ancestors: readonly AncestorFacts[];
-  readonly uid: number;
-  readonly userName: string | undefined;
-  readonly systemdUnit: string | undefined;
-  readonly container: { readonly id: string; readonly runtime: string } | undefined;
-  readonly podUid: string | undefined;
-}
+export type ProcessView = Omit<ProcessFacts, 'cgroup'>;
 
 /** Request facts every sink shows: bounded, token values redacted, control characters kept. */
 export interface RequestView {
