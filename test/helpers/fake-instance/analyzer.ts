@@ -161,8 +161,8 @@ export interface Daemon {
   kill(): void;
 }
 
-/** Starts daemon mode (no --duration/--read) and waits for `capturing on <iface>` on stdout. */
-export async function startDaemon(ns: Netns, args: readonly string[]): Promise<Daemon> {
+/** Starts the built command inside `ns`, collecting its output; `kill` ends it by pid. */
+function spawnAnalyzer(ns: Netns, args: readonly string[]) {
   const child = ns.spawn(process.execPath, [ANALYZER_MAIN, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: REPO_ROOT,
@@ -173,6 +173,12 @@ export async function startDaemon(ns: Netns, args: readonly string[]): Promise<D
   const kill = (): void => {
     if (child.exitCode === null && child.signalCode === null) process.kill(pid, 'SIGKILL');
   };
+  return { child, pid, out, kill };
+}
+
+/** Starts daemon mode (no --duration/--read) and waits for `capturing on <iface>` on stdout. */
+export async function startDaemon(ns: Netns, args: readonly string[]): Promise<Daemon> {
+  const { child, pid, out, kill } = spawnAnalyzer(ns, args);
   try {
     await waitFor(child, out, 'stdout', /capturing on \S+/, 20_000);
   } catch (err) {
@@ -201,16 +207,7 @@ export async function runOneShot<T>(
   args: readonly string[],
   during: () => Promise<T>,
 ): Promise<AnalyzerResult & { during: T; pid: number }> {
-  const child = ns.spawn(process.execPath, [ANALYZER_MAIN, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    cwd: REPO_ROOT,
-  });
-  const pid = child.pid;
-  if (pid === undefined) throw new Error('analyzer did not start');
-  const out = collect(child);
-  const kill = (): void => {
-    if (child.exitCode === null && child.signalCode === null) process.kill(pid, 'SIGKILL');
-  };
+  const { child, pid, out, kill } = spawnAnalyzer(ns, args);
   try {
     await waitFor(child, out, 'stderr', /capturing on \S+/, 20_000);
     const result = await during();
