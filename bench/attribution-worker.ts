@@ -28,13 +28,15 @@ const lone =
 const MODES: Record<string, ProcAttributorOptions> = {
   tuned: {},
   // What the brief's throw-away prototype did: one lookup per SYN, /proc order, no skipping.
-  naive: { batch: false, newestFirst: false, skipByIndex: false, prescan: 'off' },
+  naive: { batch: false, newestFirst: false, skipByIndex: false, prescan: 'off', readAhead: false },
   nobatch: { batch: false },
   'oldest-first': { newestFirst: false },
   // Before the lone-client work (2026-11-25): pass on the next loop turn, no pre-scan.
-  old: { startSync: false, prescan: 'off' },
-  noprescan: { prescan: 'off' },
-  deferred: { startSync: false },
+  old: { startSync: false, prescan: 'off', readAhead: false },
+  noprescan: { prescan: 'off', readAhead: false },
+  // Pre-scan, then the table read on the main thread (no read-ahead worker).
+  noahead: { readAhead: false },
+  deferred: { startSync: false, readAhead: false },
 };
 
 if (nice !== 0) os.setPriority(0, nice);

@@ -37,6 +37,7 @@ import { isListing, realProcFs, type ProcFs } from './proc-fs.js';
 import { ProcessFactsReader, type OwnFacts } from './process-facts.js';
 import { TCP_TIME_WAIT, TCP_STATE_NAMES } from './proc-net-tcp.js';
 import { TableSnapshot, type LocatedSocket } from './socket-locator.js';
+import { TableReadAhead } from './table-read-ahead.js';
 
 export interface ProcAttributorOptions {
   readonly fs?: ProcFs;
@@ -66,6 +67,11 @@ export interface ProcAttributorOptions {
    * the event loop (false: lookups of one capture callback share the pass, but the first waits).
    */
   readonly startSync?: boolean;
+  /**
+   * Read our namespace's table on a worker thread while the pre-scan runs (true), or after it
+   * on the main thread (false). Only with the real /proc.
+   */
+  readonly readAhead?: boolean;
   /** Timeline hook for the benchmark: called with a phase name as each phase ends. */
   readonly trace?: (phase: string) => void;
   /** Skip pids of other namespaces / uids when the index knows them (true). */
@@ -101,6 +107,7 @@ export class ProcAttributor implements Attributor {
   readonly #opts: Required<Omit<ProcAttributorOptions, 'fs' | 'now' | 'trace'>>;
   readonly #trace: ((phase: string) => void) | undefined;
   readonly #watch: NewProcessWatch;
+  readonly #readAhead: TableReadAhead | undefined;
   readonly #index: PidIndex;
   readonly #facts: ProcessFactsReader;
   readonly #ownNs: string;
@@ -156,6 +163,7 @@ export class ProcAttributor implements Attributor {
       prescan: options.prescan ?? 'before-table',
       prescanBudgetMs: options.prescanBudgetMs ?? 3,
       startSync: options.startSync ?? true,
+      readAhead: options.readAhead ?? options.fs === undefined,
       clockTicks: options.clockTicks ?? 100,
     };
     this.#index = new PidIndex(this.#fs);
@@ -170,6 +178,7 @@ export class ProcAttributor implements Attributor {
       clockTicks: this.#opts.clockTicks,
     });
     this.#watch = new NewProcessWatch(this.#fs, this.#facts, this.#index);
+    this.#readAhead = this.#opts.readAhead ? new TableReadAhead() : undefined;
     this.#trace = options.trace;
     if (this.#opts.indexRefreshMs > 0) {
       this.#timer = setInterval(() => {
@@ -194,6 +203,7 @@ export class ProcAttributor implements Attributor {
 
   close(): void {
     this.#closed = true;
+    this.#readAhead?.close();
     if (this.#timer !== undefined) clearInterval(this.#timer);
     for (const t of this.#retryTimers) clearTimeout(t);
     this.#retryTimers.clear();
@@ -268,6 +278,10 @@ export class ProcAttributor implements Attributor {
     this.stats.passes += 1;
     this.#trace?.('pass');
     const t0 = performance.now();
+    // The first table the batch needs (tcp for IPv4, tcp6 for IPv6) is read on the worker
+    // meanwhile; the rest, if needed, on this thread.
+    const first = batch[0]?.flow.family === 'ipv6' ? 'tcp6' : 'tcp';
+    const ahead = this.#readAhead?.start(first) === true;
     if (this.#opts.prescan === 'before-table') {
       const r = this.#watch.scan(this.#opts.prescanBudgetMs, this.#ownNs);
       this.stats.prescanPids += r.read;
@@ -277,6 +291,11 @@ export class ProcAttributor implements Attributor {
       this.#trace?.('prescan');
     }
     let snapshot = this.#snapshot();
+    if (ahead) {
+      const got = this.#readAhead?.wait(1000);
+      if (got !== undefined) snapshot.preload(this.#ownNs, got.name, got.text);
+      this.#trace?.(`read ${first} (worker)`);
+    }
     const wanted = new Map<string, Wanted>();
     const retry: Pending[] = [];
     let refreshed = false;

@@ -49,6 +49,12 @@ export class TableSnapshot {
     return undefined;
   }
 
+  /** Uses text already read (by the read-ahead worker, while the pre-scan ran) for a table. */
+  preload(ns: string, name: 'tcp' | 'tcp6', text: string): void {
+    this.reads += 1;
+    this.#tables.set(`${ns} ${name}`, parseProcNetTcp(text, name === 'tcp' ? 'ipv4' : 'ipv6'));
+  }
+
   table(ns: string, name: 'tcp' | 'tcp6'): TcpSocketEntry[] | undefined {
     const key = `${ns} ${name}`;
     if (this.#tables.has(key)) return this.#tables.get(key);
