@@ -281,7 +281,7 @@ export class ProcAttributor implements Attributor {
     // The first table the batch needs (tcp for IPv4, tcp6 for IPv6) is read on the worker
     // meanwhile; the rest, if needed, on this thread.
     const first = batch[0]?.flow.family === 'ipv6' ? 'tcp6' : 'tcp';
-    const ahead = this.#readAhead?.start(first) === true;
+    const ahead = this.#readAhead?.start(first) === true ? this.#readAhead : undefined;
     if (this.#opts.prescan === 'before-table') {
       const r = this.#watch.scan(this.#opts.prescanBudgetMs, this.#ownNs);
       this.stats.prescanPids += r.read;
@@ -291,8 +291,9 @@ export class ProcAttributor implements Attributor {
       this.#trace?.('prescan');
     }
     let snapshot = this.#snapshot();
-    if (ahead) {
-      const got = this.#readAhead?.wait(1000);
+    if (ahead !== undefined) {
+      // A read takes 3.5-15 ms; a worker starved for longer is dropped (read here instead).
+      const got = ahead.wait(200);
       if (got !== undefined) snapshot.preload(this.#ownNs, got.name, got.text);
       this.#trace?.(`read ${first} (worker)`);
     }
