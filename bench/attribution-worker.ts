@@ -28,11 +28,18 @@ const lone =
 const MODES: Record<string, ProcAttributorOptions> = {
   tuned: {},
   // What the brief's throw-away prototype did: one lookup per SYN, /proc order, no skipping.
-  naive: { batch: false, newestFirst: false, skipByIndex: false, prescan: 'off', readAhead: false },
+  naive: {
+    batch: false,
+    newestFirst: false,
+    skipByIndex: false,
+    prescan: 'off',
+    readAhead: false,
+    retryDelaysMs: [2, 10, 40],
+  },
   nobatch: { batch: false },
   'oldest-first': { newestFirst: false },
   // Before the lone-client work (2026-11-25): pass on the next loop turn, no pre-scan.
-  old: { startSync: false, prescan: 'off', readAhead: false },
+  old: { startSync: false, prescan: 'off', readAhead: false, retryDelaysMs: [2, 10, 40] },
   noprescan: { prescan: 'off', readAhead: false },
   // Pre-scan, then the table read on the main thread (no read-ahead worker).
   noahead: { readAhead: false },

@@ -283,14 +283,18 @@ export class ProcAttributor implements Attributor {
     const first = batch[0]?.flow.family === 'ipv6' ? 'tcp6' : 'tcp';
     const ahead = this.#readAhead?.start(first) === true ? this.#readAhead : undefined;
     if (this.#opts.prescan === 'before-table') {
-      const r = this.#watch.scan(this.#opts.prescanBudgetMs, this.#ownNs);
+      const r = this.#watch.scan(
+        this.#opts.prescanBudgetMs,
+        this.#ownNs,
+        ahead === undefined ? undefined : { while: () => ahead.busy, capMs: this.#opts.sliceMs },
+      );
       this.stats.prescanPids += r.read;
       this.stats.prescanSockets += r.sockets;
       if (r.budgetHit) this.stats.prescanBudgetHit += 1;
       this.stats.prescanMs += performance.now() - t0;
       this.#trace?.('prescan');
     }
-    let snapshot = this.#snapshot();
+    const snapshot = this.#snapshot();
     if (ahead !== undefined) {
       // A read takes 3.5-15 ms; a worker starved for longer is dropped (read here instead).
       const got = ahead.wait(200);
@@ -313,8 +317,7 @@ export class ProcAttributor implements Attributor {
         this.stats.refreshMs += performance.now() - tr;
         const namespaces = this.#index.namespaces();
         if (namespaces.size + (namespaces.has(this.#ownNs) ? 0 : 1) !== before) {
-          this.stats.tableReads += snapshot.reads;
-          snapshot = this.#snapshot();
+          snapshot.setNamespaces(namespaces);
           located = snapshot.locate(p.flow);
         }
       }

@@ -36,8 +36,13 @@ export class TableSnapshot {
     /** Our own namespace link text ("net:[...]"), read from /proc/self/ns/net. */
     readonly ownNs: string,
     /** Namespace -> pids inside it; our own namespace is read through /proc/self. */
-    private readonly namespaces: Map<string, number[]>,
+    private namespaces: Map<string, number[]>,
   ) {}
+
+  /** After an index refresh: tables already read stay (a namespace's table is the same). */
+  setNamespaces(namespaces: Map<string, number[]>): void {
+    this.namespaces = namespaces;
+  }
 
   /** `/proc/self/net/<file>` or the first readable `/proc/<pid>/net/<file>` of a namespace. */
   private readNs(ns: string, file: string): string | undefined {

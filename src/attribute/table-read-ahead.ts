@@ -24,14 +24,22 @@ const TABLES = ['tcp', 'tcp6'] as const;
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const fs = require('node:fs');
+const os = require('node:os');
 const ctl = new Int32Array(workerData.ctl);
 const data = new Uint8Array(workerData.data);
 const names = ['tcp', 'tcp6'];
 let seen = 0;
+let nice;
 for (;;) {
   Atomics.wait(ctl, ${REQ}, seen);
   seen = Atomics.load(ctl, ${REQ});
   if (seen === ${CLOSE}) break;
+  // Linux priorities are per thread: follow the main thread's (os.setPriority() there after
+  // this thread started does not reach it).
+  try {
+    const want = os.getPriority(process.pid);
+    if (want !== nice) { os.setPriority(0, want); nice = want; }
+  } catch {}
   let n = -1;
   try {
     const fd = fs.openSync('/proc/self/net/' + names[Atomics.load(ctl, ${WHICH})], 'r');
@@ -94,6 +102,11 @@ export class TableReadAhead {
     Atomics.notify(this.#ctl, REQ);
     this.#pending = name;
     return true;
+  }
+
+  /** True while the worker is still reading the table asked for. */
+  get busy(): boolean {
+    return this.#pending !== undefined && Atomics.load(this.#ctl, DONE) !== this.#seq;
   }
 
   /** The text of the table asked for, waiting at most `timeoutMs`; undefined on any failure. */
