@@ -44,6 +44,8 @@ const MODES: Record<string, ProcAttributorOptions> = {
   // Pre-scan, then the table read on the main thread (no read-ahead worker).
   noahead: { readAhead: false },
   deferred: { startSync: false, readAhead: false },
+  'ahead-deferred': { startSync: false },
+  'ahead-noprescan': { prescan: 'off' },
 };
 
 if (nice !== 0) os.setPriority(0, nice);

@@ -163,7 +163,8 @@ export class ProcAttributor implements Attributor {
       prescan: options.prescan ?? 'before-table',
       prescanBudgetMs: options.prescanBudgetMs ?? 3,
       startSync: options.startSync ?? true,
-      readAhead: options.readAhead ?? options.fs === undefined,
+      // The worker reads the real /proc itself: never under a fixture ProcFs.
+      readAhead: options.readAhead ?? this.#fs === realProcFs,
       clockTicks: options.clockTicks ?? 100,
     };
     this.#index = new PidIndex(this.#fs);
