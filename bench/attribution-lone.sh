@@ -32,18 +32,23 @@ ip netns exec "$NS" nice -n "$NICE" node dist/src/cli/main.js -i eth0 --duration
 an=$!
 for _ in $(seq 100); do grep -q 'capturing on' "$OUT/err" 2>/dev/null && break; sleep 0.1; done
 sleep 0.5
-for c in "${clients[@]}"; do
-  for _ in $(seq "$N"); do
+# One launcher shell inside the namespace starts every client (as a login shell or cron would):
+# `ip netns exec` per client would add its own mount namespace set-up to each one.
+ip netns exec "$NS" sh -c '
+for c in '"${clients[*]}"'; do
+  i=0
+  while [ $i -lt '"$N"' ]; do
     if [ "$c" = curl ]; then
-      ip netns exec "$NS" sh -c 'echo curl $$; exec curl -s -o /dev/null -A lone-curl http://169.254.169.254/latest/meta-data/instance-id' >>"$OUT/truth"
+      sh -c "echo curl \$\$; exec curl -s -o /dev/null -A lone-curl http://169.254.169.254/latest/meta-data/instance-id"
     else
-      ip netns exec "$NS" /usr/bin/python3 -c 'import os,urllib.request as u
-print("urllib", os.getpid(), flush=True)
-u.urlopen(u.Request("http://169.254.169.254/latest/meta-data/instance-id", headers={"User-Agent": "lone-urllib"}), timeout=5).read()' >>"$OUT/truth"
+      /usr/bin/python3 -c "import os,urllib.request as u
+print(\"urllib\", os.getpid(), flush=True)
+u.urlopen(u.Request(\"http://169.254.169.254/latest/meta-data/instance-id\", headers={\"User-Agent\": \"lone-urllib\"}), timeout=5).read()"
     fi
-    sleep "$GAP"
+    sleep '"$GAP"'
+    i=$((i + 1))
   done
-done
+done' >>"$OUT/truth"
 wait "$an" || true
 node -e '
 const fs = require("fs");
