@@ -15,17 +15,23 @@
  *   answered from the cache after one check of the single fd;
  * - the owner's own files are read the moment it is found; parents and user name after the
  *   scan (ancestors are cached: they are long-lived).
- * The socket is always in the table when its SYN is captured (connect() hashes it before
- * sending; measured: no miss in any benchmark run), so misses are retried only briefly.
+ * - our namespace's table is read on a worker thread (TableReadAhead) while the pre-scan runs,
+ *   so the kernel's walk of its hash starts at once: a lone curl's row must be sampled before
+ *   the client closes it, 1-5 ms after its SYN (bench/attribution.md).
+ * Only an exact inode link names a process: a closed row (inode 0) or a missing row is reported
+ * 'exited'/'unknown' even when the pre-scan met a single candidate. The socket is always in the
+ * table when its SYN is captured (connect() hashes it before sending), so a missing row is gone
+ * and is not retried by default.
  *
- * Cost bound: the pre-scan of new processes runs for at most `prescanBudgetMs` (default 3 ms);
- * socket tables are read once per pass (one synchronous read of our namespace's tcp, or tcp6
- * for IPv6 flows and IPv4 flows absent from tcp: the kernel walks its whole established hash,
- * 3.5-9 ms on a 2-CPU host with 262144 buckets, whatever the number of sockets); the fd scan
- * of processes not met by the pre-scan then runs synchronously for at
- * most `sliceMs` (default 8 ms) before yielding to the event loop, so capture callbacks run
- * between slices; a pass stops scanning after `passBudgetMs` (default 250 ms) and its
- * remaining lookups resolve 'unknown'. Lookups arriving meanwhile wait for the next pass.
+ * Cost bound: the pre-scan of new processes runs for at most `prescanBudgetMs` (default 3 ms;
+ * longer only while the worker is still reading, up to `sliceMs`); socket tables are read once
+ * per pass (our namespace's tcp, or tcp6 for IPv6 flows and IPv4 flows absent from tcp: the
+ * kernel walks its whole established hash, 3.5-9 ms on a 2-CPU host with 262144 buckets,
+ * whatever the number of sockets); the fd scan of processes not met by the pre-scan then runs
+ * synchronously for at most `sliceMs` (default 8 ms) before yielding to the event loop, so
+ * capture callbacks run between slices; a pass stops scanning after `passBudgetMs` (default
+ * 250 ms) and its remaining lookups resolve 'unknown'. Lookups arriving meanwhile wait for the
+ * next pass.
  */
 import type { Attribution, Attributor } from './attribution.js';
 import type { FlowInfo } from '../flows/flow.js';
