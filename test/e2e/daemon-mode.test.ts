@@ -228,17 +228,9 @@ if (await requireE2E(t)) {
     );
     const [, ...v1] = expectEvents(t, events, ctr, tally);
     // On eth0 the PUT response IS on the wire (it dies one hop later, at the forward): the
-    // analyzer flags "answered, token never used" when the PUT and the v1 calls are tied to the
-    // same client. Known gap (issue 4 notes): when the v1 calls' process is not attributed
-    // (exited before lookup) the identities differ and nothing is flagged.
-    for (const e of v1) {
-      expectFallback(
-        t,
-        e,
-        'container v1 call',
-        'analyzer: PUT attributed, v1 calls not: identities differ, fallback not paired',
-      );
-    }
+    // analyzer flags "answered, token never used" for the same client (process, or address and
+    // User-Agent when the v1 calls' process was not named).
+    for (const e of v1) expectFallback(t, e, 'container v1 call');
     t.end();
   });
 
@@ -264,6 +256,13 @@ if (await requireE2E(t)) {
     t.comment(`process.pid matched the client for ${tally.attributed}/${tally.total} requests`);
     const all: SentRequest[] = [...curlV1, ...curlV2, ...curlV6, ...sdk, ...cli, ...py, ...ctr];
     t.equal(tally.total, all.length, 'every request was checked');
+    // One-shot clients against an instant fake IMDS race their own exit (bench/attribution.md:
+    // a lone curl is named 50-85% of the time here); long-lived ones are named. Measured
+    // 7-17 of 18 per run on a loaded 2-core host before the pre-scan, so a third is the floor.
+    t.ok(
+      tally.attributed * 3 >= tally.total,
+      `at least a third of the requests named with their client's pid (${tally.attributed}/${tally.total})`,
+    );
     t.end();
   });
 }

@@ -23,6 +23,7 @@ import {
   expectConnectionsAsSent,
   expectEvents,
   expectFallback,
+  expectUnattributedSaysWhy,
   expectNoSecrets,
   expectSameToken,
   expectSchemaValid,
@@ -232,18 +233,12 @@ if (await requireE2E(t)) {
       if (s.request.kind === 'token') {
         t.not(field(e, 'http.response.status_code'), 200, 'the container never received the token');
       } else {
-        // Known gap (issue 4 notes): on `any` the container-side twin of the PUT has no
-        // response; its event is emitted only when its flow ends (end of the run), after the
-        // v1 calls, so the detector never pairs them, even with every call attributed.
-        expectFallback(
-          t,
-          e,
-          s.request.path,
-          'analyzer: unanswered token PUT emitted only at flow end, after the v1 calls',
-        );
+        // On `any` the container-side copy of the PUT never gets its answer: the v1 calls come
+        // while it is still unanswered ("no answer yet").
+        expectFallback(t, e, s.request.path);
       }
       const pid = field(e, 'process.pid');
-      if (pid === undefined) t.equal(pid, s.pid, 'process.pid', { todo: 'not attributed' });
+      if (pid === undefined) expectUnattributedSaysWhy(t, e, s.request.path);
       else t.equal(pid, s.pid, `${s.request.path}: process.pid is awscli's`);
     }
     expectNoSecrets(t, { stdout: res.stdout, stderr: res.stderr }, secretsOf(imds));
