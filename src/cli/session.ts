@@ -2,11 +2,12 @@
  * What every mode shares: the live capture source, the pipeline built from options, the idle
  * clock and the capture facts handed to the summary.
  */
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import type { Attributor } from '../attribute/attribution.js';
 import type { CaptureSource } from '../capture/frame.js';
 import { resolveCaptureInterface } from '../capture/default-interface.js';
-import { LiveCapture } from '../capture/live.js';
+import { captureOpenError, LiveCapture } from '../capture/live.js';
 import { DEFAULT_FLOW_TABLE_CONFIG } from '../flows/flow.js';
 import { DEFAULT_HTTP_LIMITS } from '../http/exchange.js';
 import { Pipeline } from '../pipeline/pipeline.js';
@@ -44,6 +45,10 @@ export async function openLiveCapture(
   options: Options,
 ): Promise<{ source: LiveCapture; interfaceName: string; priority: string }> {
   const interfaceName = await resolveCaptureInterface(options.interface);
+  // Fail before attribution starts (and before libpcap's own warnings) on a plain typo.
+  if (interfaceName !== 'any' && !existsSync(`/sys/class/net/${interfaceName}`)) {
+    throw captureOpenError(interfaceName, 'No such device');
+  }
   const priority = raisePriority();
   return { source: new LiveCapture({ interface: interfaceName }), interfaceName, priority };
 }

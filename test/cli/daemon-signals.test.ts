@@ -46,3 +46,12 @@ t.test('an unwritable log directory fails at start with ERR_LOG_UNWRITABLE', asy
   t.match(out.stderr, /^imds-analyzer: error ERR_LOG_UNWRITABLE: .*\/proc\/imds-analyzer/);
   t.equal(out.stderr.trim().split('\n').length, 1);
 });
+
+t.test('a missing interface fails at once with the fix, before attribution starts', async (t) => {
+  const out = await runCli(['--duration', '1', '--interface', 'eth9']);
+  t.equal(out.code, 2);
+  t.equal(
+    out.stderr,
+    'imds-analyzer: error ERR_CAPTURE_NO_INTERFACE: no such interface eth9; list interfaces with `ip link`.\n',
+  );
+});
