@@ -55,3 +55,29 @@ t.test('a missing interface fails at once with the fix, before attribution start
     'imds-analyzer: error ERR_CAPTURE_NO_INTERFACE: no such interface eth9; list interfaces with `ip link`.\n',
   );
 });
+
+t.test('SIGINT ends a one-shot capture early, with its summary and exit status', async (t) => {
+  const child = spawn(
+    process.execPath,
+    [CLI, '--interface', 'lo', '--duration', '120', '--attribution', 'none'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  for (let i = 0; i < 200 && !stderr.includes('capturing on lo'); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  t.match(stderr, /capturing on lo for 120 s/);
+  child.kill('SIGINT');
+  t.equal(await exited, 0, 'no v1 call seen: exit 0');
+  t.match(stdout, /^IMDS calls by process \(0 clients/m, 'the summary is printed');
+  t.match(stdout, /capture +lo: \d+ frames/);
+});
