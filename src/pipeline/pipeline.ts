@@ -107,10 +107,6 @@ export class Pipeline implements FlowListener {
     };
   }
 
-  flowStats(): ReturnType<FlowTable['stats']> {
-    return this.#table.stats();
-  }
-
   // FlowListener: the flow table calls these in stream order.
 
   flowStarted(flow: FlowInfo, timeMs: number): void {
