@@ -16,6 +16,7 @@ import { LiveCapture } from '../src/capture/live.js';
 import { decodeFrame } from '../src/decode/link.js';
 import { TCP_ACK, TCP_SYN } from '../src/decode/segment.js';
 import type { FlowInfo } from '../src/flows/flow.js';
+import type { BurstResult, LoneResult } from './attribution-result.js';
 
 const n = Number(process.argv[2] ?? '100');
 const mode = process.argv[3] ?? 'tuned';
@@ -235,22 +236,21 @@ for (const { port, r } of results) {
 latencies.sort((a, b) => a - b);
 const pct = (p: number): number =>
   latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
-console.log(
-  JSON.stringify({
-    mode,
-    nice,
-    curls: n,
-    synsSeen: syns,
-    ...tally,
-    medianMs: Number(pct(50).toFixed(2)),
-    p99Ms: Number(pct(99).toFixed(2)),
-    reasons: Object.fromEntries(reasons),
-    stats: attributor.stats,
-    frames,
-    synsCaptured: lookups.length,
-    clientsLaunched: truth.size,
-  }),
-);
+const result: BurstResult & Record<string, unknown> = {
+  mode,
+  nice,
+  curls: n,
+  synsSeen: syns,
+  ...tally,
+  medianMs: Number(pct(50).toFixed(2)),
+  p99Ms: Number(pct(99).toFixed(2)),
+  reasons: Object.fromEntries(reasons),
+  stats: attributor.stats,
+  frames,
+  synsCaptured: lookups.length,
+  clientsLaunched: truth.size,
+};
+console.log(JSON.stringify(result));
 process.exit(0);
 
 /** Lone mode: one JSON line with the tally and the median timeline (ms after the lookup). */
@@ -289,22 +289,21 @@ function reportLone(): void {
     const s = [...xs].sort((a, b) => a - b);
     return Number((s[Math.floor(s.length / 2)] ?? NaN).toFixed(2));
   };
-  console.log(
-    JSON.stringify({
-      mode,
-      nice,
-      lone,
-      clients: loneTruth.length,
-      synsSeen: loneLookups.length,
-      ...tally,
-      reasons: Object.fromEntries(reasons),
-      timelineMedianMs: Object.fromEntries(
-        [...phases].map(([k, v]) => [k.startsWith('lookup') ? 'lookup' : k, median(v)]),
-      ),
-      frameToLookupMs: median(loneLookups.map((l) => l.lookupT - l.frameT)),
-      doneMs: median(loneLookups.map((l) => l.doneT - l.lookupT)),
-      perLookup,
-      stats: attributor.stats,
-    }),
-  );
+  const result: LoneResult & Record<string, unknown> = {
+    mode,
+    nice,
+    lone,
+    clients: loneTruth.length,
+    synsSeen: loneLookups.length,
+    ...tally,
+    reasons: Object.fromEntries(reasons),
+    timelineMedianMs: Object.fromEntries(
+      [...phases].map(([k, v]) => [k.startsWith('lookup') ? 'lookup' : k, median(v)]),
+    ),
+    frameToLookupMs: median(loneLookups.map((l) => l.lookupT - l.frameT)),
+    doneMs: median(loneLookups.map((l) => l.doneT - l.lookupT)),
+    perLookup,
+    stats: attributor.stats,
+  };
+  console.log(JSON.stringify(result));
 }

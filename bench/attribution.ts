@@ -16,6 +16,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { createImdsLink, run } from '../test/helpers/netns.js';
+import type { BurstResult, LoneResult } from './attribution-result.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -28,18 +29,6 @@ const modes = arg('modes', 'tuned,naive').split(',');
 const nices = arg('nice', '0').split(',').map(Number);
 const worker = new URL('./attribution-worker.js', import.meta.url).pathname;
 const lone = arg('lone', '');
-
-interface LoneResult {
-  clients: number;
-  synsSeen: number;
-  right: number;
-  wrong: number;
-  exited: number;
-  unknown: number;
-  reasons: Record<string, number>;
-  timelineMedianMs: Record<string, number>;
-  doneMs: number;
-}
 
 const FAST_SERVER = `
 import http.server
@@ -59,21 +48,6 @@ s = S(('169.254.169.254', 80), H)
 print('listening', flush=True)
 s.serve_forever()
 `;
-
-interface WorkerResult {
-  mode: string;
-  nice: number;
-  curls: number;
-  synsSeen: number;
-  right: number;
-  wrong: number;
-  exited: number;
-  unknown: number;
-  keepaliveRight: boolean;
-  medianMs: number;
-  p99Ms: number;
-  reasons: Record<string, number>;
-}
 
 const link = await createImdsLink('bn');
 let server: ChildProcess | undefined;
@@ -146,7 +120,7 @@ try {
   }
   for (const mode of modes) {
     for (const nice of nices) {
-      const rows: WorkerResult[] = [];
+      const rows: BurstResult[] = [];
       for (let i = 0; i < repeat; i++) {
         const r = await link.instance.run(
           process.execPath,
@@ -155,17 +129,17 @@ try {
         );
         const line = r.stdout.trim().split('\n').pop() ?? '';
         try {
-          rows.push(JSON.parse(line) as WorkerResult);
+          rows.push(JSON.parse(line) as BurstResult);
         } catch {
           console.error(`worker failed (${r.code}): ${r.stderr.slice(0, 2000)}`);
         }
         if (process.argv.includes('--verbose')) console.log(line);
       }
       if (rows.length === 0) continue;
-      const sum = (f: (w: WorkerResult) => number): number => rows.reduce((s, w) => s + f(w), 0);
+      const sum = (f: (w: BurstResult) => number): number => rows.reduce((s, w) => s + f(w), 0);
       const curls = sum((w) => w.curls);
       const pct = (x: number): string => ((100 * x) / curls).toFixed(1).padStart(6);
-      const avg = (f: (w: WorkerResult) => number): string =>
+      const avg = (f: (w: BurstResult) => number): string =>
         (sum(f) / rows.length).toFixed(2).padStart(9);
       console.log(
         `${mode.padEnd(13)} ${String(nice).padStart(4)}  ${pct(sum((w) => w.right))}  ${String(sum((w) => w.wrong)).padStart(5)}  ${pct(sum((w) => w.exited))}   ${pct(sum((w) => w.unknown))}  ${`${rows.filter((w) => w.keepaliveRight).length}/${rows.length}`.padStart(9)}  ${avg((w) => w.medianMs)}  ${avg((w) => w.p99Ms)}`,

@@ -9,15 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createImdsLink, type ImdsLink } from '../helpers/netns.js';
 import { ensureBuilt } from './build-dist.js';
 import { startImds } from './helpers.js';
-
-interface WorkerResult {
-  synsSeen: number;
-  right: number;
-  wrong: number;
-  exited: number;
-  unknown: number;
-  keepaliveRight: boolean;
-}
+import type { BurstResult } from '../../bench/attribution-result.js';
 
 let link: ImdsLink;
 let servers: ChildProcess[] = [];
@@ -40,7 +32,7 @@ t.test('20 parallel curls and a keep-alive client: no wrong pid, every SYN answe
     [worker, '20', 'tuned', '0', 'eth0'],
     120_000,
   );
-  const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as WorkerResult;
+  const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as BurstResult;
   t.equal(out.wrong, 0, 'no attribution names a wrong pid');
   t.ok(out.keepaliveRight, 'the long-lived client is named');
   t.ok(out.synsSeen > 1, `SYNs captured: ${out.synsSeen}`);

@@ -10,16 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createImdsLink, type ImdsLink } from '../helpers/netns.js';
 import { ensureBuilt } from './build-dist.js';
 import { startImds } from './helpers.js';
-
-interface LoneResult {
-  clients: number;
-  synsSeen: number;
-  right: number;
-  wrong: number;
-  exited: number;
-  unknown: number;
-  reasons: Record<string, number>;
-}
+import type { LoneResult } from '../../bench/attribution-result.js';
 
 let link: ImdsLink;
 let servers: ChildProcess[] = [];
