@@ -6,10 +6,11 @@
 import t from 'tap';
 import type { ChildProcess } from 'node:child_process';
 import { ProcAttributor } from '../../src/attribute/proc-attributor.js';
-import { createImdsLink, Netns, vethPair, type ImdsLink } from '../helpers/netns.js';
+import type { Netns } from '../helpers/netns.js';
+import { createFakeInstanceNet, type FakeInstanceNet } from '../helpers/fake-instance/topology.js';
 import { clientScript, flowOf, PYTHON, startImds, waitForLine } from './helpers.js';
 
-let link: ImdsLink;
+let link: FakeInstanceNet;
 let ctr: Netns;
 let servers: ChildProcess[] = [];
 const children: ChildProcess[] = [];
@@ -31,34 +32,17 @@ async function client(
 }
 
 t.before(async () => {
-  link = await createImdsLink('an');
+  // The fake instance's topology: a "container" namespace behind the instance, masqueraded
+  // on its way to IMDS as on Docker's default bridge.
+  link = await createFakeInstanceNet('an');
+  ctr = link.container;
   servers = await startImds(link.imds);
-  // A "container" namespace behind the instance, masqueraded on its way to IMDS.
-  ctr = await Netns.create('anc');
-  await vethPair(link.instance, 'ctr0', ctr, 'eth0');
-  await link.instance.mustRun('ip', ['addr', 'add', '198.51.100.1/24', 'dev', 'ctr0']);
-  await ctr.mustRun('ip', ['addr', 'add', '198.51.100.2/24', 'dev', 'eth0']);
-  await ctr.mustRun('ip', ['route', 'add', 'default', 'via', '198.51.100.1']);
-  await link.instance.mustRun('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
-  await link.instance.mustRun('iptables', [
-    '-t',
-    'nat',
-    '-A',
-    'POSTROUTING',
-    '-s',
-    '198.51.100.0/24',
-    '-o',
-    'eth0',
-    '-j',
-    'MASQUERADE',
-  ]);
   a = new ProcAttributor();
 });
 
 t.teardown(async () => {
   a.close();
   for (const c of [...children, ...servers]) c.kill();
-  await ctr.delete();
   await link.destroy();
 });
 
