@@ -10,7 +10,7 @@ import type { LiveCapture } from '../capture/live.js';
 import { OfflineCapture } from '../capture/offline.js';
 import type { ImdsRequestRecord } from '../pipeline/record.js';
 import { toEcsEvent } from '../sinks/ecs-event.js';
-import { JsonLinesWriter, LineWriter } from '../sinks/json-lines.js';
+import { LineWriter } from '../sinks/json-lines.js';
 import { Summary } from '../sinks/summary.js';
 import { textLine } from '../sinks/text-line.js';
 import type { Options } from './options.js';
@@ -48,15 +48,16 @@ export async function runBatch(options: BatchOptions): Promise<number> {
   }
 
   const summary = new Summary(host === undefined ? {} : { host });
-  const json = new JsonLinesWriter(process.stdout);
-  const text = new LineWriter(process.stdout);
+  // One writer on stdout whatever the format: it owns the stream's error handling (EPIPE).
+  const out = new LineWriter(process.stdout);
+  const json = options.format === 'json';
   // Mutated from the pipeline callback, hence an object rather than a `let`.
   const seen = { v1: false };
   const onRecord = (record: ImdsRequestRecord): void => {
     if (record.classification.kind === 'v1') seen.v1 = true;
     summary.add(record);
-    if (options.format === 'json') json.write(toEcsEvent(record, host));
-    else text.writeLine(textLine(record));
+    if (json) out.writeJson(toEcsEvent(record, host));
+    else out.writeLine(textLine(record));
   };
   const pipeline = buildPipeline(options, attributor, onRecord, (error) => {
     note(errorLine(error));
@@ -90,13 +91,11 @@ export async function runBatch(options: BatchOptions): Promise<number> {
 
   // A source that failed before its first frame has nothing to summarise: the error says it all.
   const readSomething = source.stats().frames > 0;
-  if (options.format === 'json') {
-    if (failure === undefined || readSomething) json.write(summary.toEvent());
-    await json.flush();
-  } else {
-    if (failure === undefined || readSomething) text.writeLine(summary.renderText());
-    await text.flush();
+  if (failure === undefined || readSomething) {
+    if (json) out.writeJson(summary.toEvent());
+    else out.writeLine(summary.renderText());
   }
+  await out.flush();
   if (failure !== undefined) {
     process.stderr.write(`${errorLine(failure)}\n`);
     return 2;

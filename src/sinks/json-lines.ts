@@ -51,6 +51,11 @@ export class LineWriter {
   }
 
   /** Writes one line (a newline is added). False when the line is queued, dropped or the stream is gone. */
+  /** Writes one object as one JSON line (JSON Lines). */
+  writeJson(event: object): boolean {
+    return this.writeLine(JSON.stringify(event));
+  }
+
   writeLine(line: string): boolean {
     if (this.#closed) return false;
     const text = line + '\n';
@@ -151,34 +156,5 @@ export class LineWriter {
     const waiters = this.#drainWaiters;
     this.#drainWaiters = [];
     for (const w of waiters) w();
-  }
-}
-
-/** JSON Lines on top of LineWriter: one JSON object per line. */
-export class JsonLinesWriter {
-  readonly #lines: LineWriter;
-
-  constructor(out: Writable, options: LineWriterOptions = {}) {
-    this.#lines = new LineWriter(out, options);
-  }
-
-  write(event: object): boolean {
-    return this.#lines.writeLine(JSON.stringify(event));
-  }
-
-  get closed(): boolean {
-    return this.#lines.closed;
-  }
-
-  get droppedLines(): number {
-    return this.#lines.droppedLines;
-  }
-
-  drained(): Promise<void> {
-    return this.#lines.drained();
-  }
-
-  flush(): Promise<void> {
-    return this.#lines.flush();
   }
 }

@@ -2,15 +2,15 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { PassThrough, Writable } from 'node:stream';
 import t from 'tap';
-import { JsonLinesWriter, LineWriter } from '../../src/sinks/json-lines.js';
+import { LineWriter } from '../../src/sinks/json-lines.js';
 
 t.test('one JSON object per line, in order', async (t) => {
   const out = new PassThrough();
   const chunks: Buffer[] = [];
   out.on('data', (c: Buffer) => chunks.push(c));
-  const w = new JsonLinesWriter(out);
-  w.write({ a: 1, s: 'x\ny' });
-  w.write({ b: [2] });
+  const w = new LineWriter(out);
+  w.writeJson({ a: 1, s: 'x\ny' });
+  w.writeJson({ b: [2] });
   await w.flush();
   t.equal(Buffer.concat(chunks).toString(), '{"a":1,"s":"x\\ny"}\n{"b":[2]}\n');
   t.end();
@@ -22,7 +22,7 @@ t.test('a reader that closes the pipe (| head -n 1) ends output quietly', async 
   let headOut = '';
   head.stdout.on('data', (c: Buffer) => (headOut += c.toString()));
   let closedWith: NodeJS.ErrnoException | undefined | 'never' = 'never';
-  const w = new JsonLinesWriter(head.stdin, {
+  const w = new LineWriter(head.stdin, {
     onClosed: (e) => {
       closedWith = e;
     },
@@ -30,7 +30,7 @@ t.test('a reader that closes the pipe (| head -n 1) ends output quietly', async 
   let calls = 0;
   // Keep writing until the closed pipe is noticed; it must never throw.
   while (!w.closed && calls < 1_000_000) {
-    w.write({ n: calls++, pad: 'x'.repeat(100) });
+    w.writeJson({ n: calls++, pad: 'x'.repeat(100) });
     if (calls % 1000 === 0) await w.drained();
     if (calls % 100 === 0) await new Promise((r) => setImmediate(r));
   }
@@ -38,7 +38,7 @@ t.test('a reader that closes the pipe (| head -n 1) ends output quietly', async 
   t.ok(w.closed, 'closed noticed');
   t.equal(closedWith, undefined, 'EPIPE is quiet: no error reported');
   t.equal(headOut, '{"n":0,"pad":"' + 'x'.repeat(100) + '"}\n');
-  t.notOk(w.write({ after: true }), 'later writes are no-ops');
+  t.notOk(w.writeJson({ after: true }), 'later writes are no-ops');
   await w.flush();
   t.end();
 });

@@ -10,7 +10,7 @@ import t, { type Test } from 'tap';
 import { toEcsEvent } from '../../src/sinks/ecs-event.js';
 import { openFileLog } from '../../src/sinks/file-log.js';
 import { journalLine } from '../../src/sinks/journal-line.js';
-import { JsonLinesWriter } from '../../src/sinks/json-lines.js';
+import { LineWriter } from '../../src/sinks/json-lines.js';
 import { processIdentity } from '../../src/sinks/process-identity.js';
 import { Rollup, type RollupEvent } from '../../src/sinks/rollup.js';
 import { Summary } from '../../src/sinks/summary.js';
@@ -120,8 +120,8 @@ t.test('no sink output holds the token', async (t) => {
   const out = new PassThrough();
   let stdout = '';
   out.on('data', (c: Buffer) => (stdout += c.toString()));
-  const jsonl = new JsonLinesWriter(out);
-  for (const r of records) jsonl.write(toEcsEvent(r, HOST));
+  const jsonl = new LineWriter(out);
+  for (const r of records) jsonl.writeJson(toEcsEvent(r, HOST));
   await jsonl.flush();
   assertClean(t, 'stdout JSON lines', stdout);
 
