@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import type { Attribution } from '../src/attribute/attribution.js';
 import { ProcAttributor, type ProcAttributorOptions } from '../src/attribute/proc-attributor.js';
+import { openSocketLookup } from '../src/attribute/socket-lookup.js';
 import { LiveCapture } from '../src/capture/live.js';
 import { decodeFrame } from '../src/decode/link.js';
 import { TCP_ACK, TCP_SYN } from '../src/decode/segment.js';
@@ -28,6 +29,9 @@ const lone =
 
 const MODES: Record<string, ProcAttributorOptions> = {
   tuned: {},
+  // The tuned attributor before sock_diag (2026-11-25, session 2): our own namespace's sockets
+  // found by reading /proc/net/tcp on the read-ahead worker.
+  tables: {},
   // What the brief's throw-away prototype did: one lookup per SYN, /proc order, no skipping.
   naive: {
     batch: false,
@@ -57,7 +61,15 @@ const timeline: { phase: string; t: number }[] = [];
 const trace = (phase: string): void => {
   timeline.push({ phase, t: performance.now() });
 };
-const attributor = new ProcAttributor({ ...(MODES[mode] ?? {}), ...(lone ? { trace } : {}) });
+// sock_diag for the tuned attributor and its variants; the older modes measured what came before.
+const DIAG_MODES = new Set(['tuned', 'nobatch', 'oldest-first']);
+const opened = DIAG_MODES.has(mode) ? await openSocketLookup() : undefined;
+if (opened !== undefined && 'error' in opened) throw new Error(`sock_diag: ${opened.error}`);
+const attributor = new ProcAttributor({
+  ...(MODES[mode] ?? {}),
+  ...(lone ? { trace } : {}),
+  ...(opened && { socketLookup: opened }),
+});
 const lookups: { port: number; result: Promise<Attribution> }[] = [];
 let seq = 0;
 let frames = 0;

@@ -7,7 +7,8 @@
  *
  *   bench/run-attribution.sh [--n 100] [--repeat 3] [--modes tuned,naive] [--nice 0,-10]
  *
- * Modes: tuned (the default options), naive (the brief's prototype: one pass per SYN, /proc
+ * Modes: tuned (the default options, with sock_diag), tables (the same without sock_diag: our
+ * namespace's table read on the read-ahead worker, as before session 2), naive (the brief's prototype: one pass per SYN, /proc
  * order, no skipping), old (before the lone-client work: pass on the next loop turn, no
  * pre-scan), noprescan, deferred (pass on the next loop turn), nobatch, oldest-first.
  *

@@ -12,6 +12,7 @@ import { probeProcAccess, type ProcAccess } from './privileges.js';
 import { ProcAttributor } from './proc-attributor.js';
 import { realProcFs, type ProcFs } from './proc-fs.js';
 import { ProcessFactsReader } from './process-facts.js';
+import { openSocketLookup, type SocketLookup } from './socket-lookup.js';
 
 export type AttributionMode = 'auto' | 'proc' | 'lsof' | 'none';
 export type LogFn = (level: 'info' | 'warn' | 'error', message: string) => void;
@@ -29,6 +30,8 @@ export interface HostProbe {
   readonly fs: ProcFs;
   findExecutable(name: string): string | undefined;
   osInfo(): Promise<{ distro: string; release: string; kernel: string }>;
+  /** The kernel's sock_diag for exact socket lookups, or why it cannot be used. */
+  socketLookup(): Promise<SocketLookup | { readonly error: string }>;
 }
 
 function findOnPath(name: string): string | undefined {
@@ -51,6 +54,7 @@ function findOnPath(name: string): string | undefined {
 export const realHostProbe: HostProbe = {
   fs: realProcFs,
   findExecutable: findOnPath,
+  socketLookup: openSocketLookup,
   async osInfo() {
     try {
       const o = await si.osInfo();
@@ -116,9 +120,22 @@ export async function createAttributor(
           clockTicks: 100,
         })
       : undefined;
-  const useProc = (why: string): CreatedAttributor => {
-    log(limitation === undefined ? 'info' : 'warn', `attribution: /proc (${why}); ${facts}`);
-    return { attributor: new ProcAttributor({ fs: probe.fs }), method: 'proc', facts };
+  const useProc = async (why: string): Promise<CreatedAttributor> => {
+    const diag = await probe.socketLookup();
+    const socketLookup = 'query' in diag ? diag : undefined;
+    const how =
+      'query' in diag
+        ? 'sock_diag for our namespace, /proc/<pid>/net/tcp* for the others'
+        : `sock_diag unavailable (${diag.error}): every lookup reads /proc/net/tcp*`;
+    log(
+      limitation === undefined ? 'info' : 'warn',
+      `attribution: /proc (${why}; ${how}); ${facts}`,
+    );
+    return {
+      attributor: new ProcAttributor({ fs: probe.fs, ...(socketLookup && { socketLookup }) }),
+      method: 'proc',
+      facts,
+    };
   };
   const useLsof = (why: string): CreatedAttributor => {
     log(limitation === undefined ? 'info' : 'warn', `attribution: lsof (${why}); ${facts}`);

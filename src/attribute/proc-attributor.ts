@@ -41,7 +41,9 @@ import { missingCapabilities } from './privileges.js';
 import { NewProcessWatch } from './new-process-watch.js';
 import { isListing, realProcFs, type ProcFs } from './proc-fs.js';
 import { ProcessFactsReader, type OwnFacts } from './process-facts.js';
-import { TCP_TIME_WAIT, TCP_STATE_NAMES } from './proc-net-tcp.js';
+import { TCP_TIME_WAIT, TCP_STATE_NAMES, type TcpSocketEntry } from './proc-net-tcp.js';
+import { ENOENT, type DiagReply } from './sock-diag.js';
+import type { SocketLookup } from './socket-lookup.js';
 import { TableSnapshot, type LocatedSocket } from './socket-locator.js';
 import { TableReadAhead } from './table-read-ahead.js';
 
@@ -78,6 +80,11 @@ export interface ProcAttributorOptions {
    * on the main thread (false). Only with the real /proc.
    */
   readonly readAhead?: boolean;
+  /**
+   * The kernel's sock_diag, asked at lookup() for the flow's socket in our own namespace (an
+   * exact hash probe instead of a walk of the whole table). Undefined: tables only.
+   */
+  readonly socketLookup?: SocketLookup;
   /** Timeline hook for the benchmark: called with a phase name as each phase ends. */
   readonly trace?: (phase: string) => void;
   /** Skip pids of other namespaces / uids when the index knows them (true). */
@@ -90,6 +97,10 @@ interface Pending {
   readonly timeMs: number;
   readonly resolve: (a: Attribution) => void;
   attempts: number;
+  /** sock_diag's answer for our own namespace: undefined until it came, or when not asked. */
+  diag: DiagReply | undefined;
+  /** Settles when sock_diag answered (or was not asked). */
+  readonly diagDone: Promise<void>;
 }
 
 interface Wanted {
@@ -110,7 +121,8 @@ const MAX_SOCKET_CACHE = 16_384;
 export class ProcAttributor implements Attributor {
   readonly #fs: ProcFs;
   readonly #now: () => number;
-  readonly #opts: Required<Omit<ProcAttributorOptions, 'fs' | 'now' | 'trace'>>;
+  readonly #opts: Required<Omit<ProcAttributorOptions, 'fs' | 'now' | 'trace' | 'socketLookup'>>;
+  readonly #socketLookup: SocketLookup | undefined;
   readonly #trace: ((phase: string) => void) | undefined;
   readonly #watch: NewProcessWatch;
   readonly #readAhead: TableReadAhead | undefined;
@@ -132,6 +144,8 @@ export class ProcAttributor implements Attributor {
     pidsScanned: 0,
     cacheHits: 0,
     prescanHits: 0,
+    /** Lookups whose socket sock_diag found in our namespace (no table read for them). */
+    diagHits: 0,
     /** New pids read by pre-scans, sockets met, pre-scans cut by their budget. */
     prescanPids: 0,
     prescanSockets: 0,
@@ -187,6 +201,7 @@ export class ProcAttributor implements Attributor {
     this.#watch = new NewProcessWatch(this.#fs, this.#facts, this.#index);
     this.#readAhead = this.#opts.readAhead ? new TableReadAhead() : undefined;
     this.#trace = options.trace;
+    this.#socketLookup = options.socketLookup;
     if (this.#opts.indexRefreshMs > 0) {
       this.#timer = setInterval(() => {
         const t0 = performance.now();
@@ -204,13 +219,29 @@ export class ProcAttributor implements Attributor {
         resolve({ status: 'unknown', reason: 'attribution stopped' });
         return;
       }
-      this.#enqueue({ flow, timeMs, resolve, attempts: 0 });
+      // Asked now: the kernel samples the socket inside this call, while the client lives.
+      const asked = this.#socketLookup?.query(flow.family, flow.client, flow.server);
+      const p: Pending = {
+        flow,
+        timeMs,
+        resolve,
+        attempts: 0,
+        diag: undefined,
+        diagDone:
+          asked === undefined
+            ? Promise.resolve()
+            : asked.then((r) => {
+                p.diag = r;
+              }),
+      };
+      this.#enqueue(p);
     });
   }
 
   close(): void {
     this.#closed = true;
     this.#readAhead?.close();
+    this.#socketLookup?.close();
     if (this.#timer !== undefined) clearInterval(this.#timer);
     for (const t of this.#retryTimers) clearTimeout(t);
     this.#retryTimers.clear();
@@ -285,11 +316,16 @@ export class ProcAttributor implements Attributor {
     this.stats.passes += 1;
     this.#trace?.('pass');
     const t0 = performance.now();
-    // The first table the batch needs (tcp for IPv4, tcp6 for IPv6) is read on the worker
-    // meanwhile; the rest, if needed, on this thread.
+    // Without sock_diag, the first table the batch needs (tcp for IPv4, tcp6 for IPv6) is read
+    // on the worker meanwhile; the rest, if needed, on this thread.
     const first = batch[0]?.flow.family === 'ipv6' ? 'tcp6' : 'tcp';
-    const ahead = this.#readAhead?.start(first) === true ? this.#readAhead : undefined;
+    const ahead =
+      this.#socketLookup === undefined && this.#readAhead?.start(first) === true
+        ? this.#readAhead
+        : undefined;
     if (this.#opts.prescan === 'before-table') {
+      // First, before anything else: a lone curl closes its socket 0.7 ms after its SYN
+      // against a fast IMDS (tcpdump in the fake instance), and exits soon after.
       const r = this.#watch.scan(
         this.#opts.prescanBudgetMs,
         this.#ownNs,
@@ -301,6 +337,19 @@ export class ProcAttributor implements Attributor {
       this.stats.prescanMs += performance.now() - t0;
       this.#trace?.('prescan');
     }
+    // sock_diag sampled each socket when its lookup began; the replies come with this turn of
+    // the event loop. A socket row: located already. ENOENT: the socket lives in another
+    // namespace, only theirs are read. Unasked or unanswered: every table.
+    await Promise.all(batch.map((p) => p.diagDone));
+    const direct: [Pending, LocatedSocket][] = [];
+    const elsewhere: Pending[] = [];
+    const tables: Pending[] = [];
+    for (const p of batch) {
+      if (p.diag?.kind === 'socket') direct.push([p, this.#diagLocated(p.flow, p.diag)]);
+      else if (p.diag?.kind === 'error' && p.diag.errno === ENOENT) elsewhere.push(p);
+      else tables.push(p);
+    }
+    this.stats.diagHits += direct.length;
     const snapshot = this.#snapshot();
     if (ahead !== undefined) {
       // A read takes 3.5-15 ms; a worker starved for longer is dropped (read here instead).
@@ -308,31 +357,10 @@ export class ProcAttributor implements Attributor {
       if (got !== undefined) snapshot.preload(this.#ownNs, got.name, got.text);
       this.#trace?.(`read ${first} (worker)`);
     }
+    const { located, retry } = this.#locate(snapshot, tables, elsewhere);
     const wanted = new Map<string, Wanted>();
-    const retry: Pending[] = [];
-    let refreshed = false;
-    for (const p of batch) {
-      let located = snapshot.locate(p.flow);
-      if (located === undefined) this.stats.misses += 1;
-      if (located === undefined && !refreshed) {
-        // A namespace created since the last refresh (a container just started) is not
-        // searched yet: refresh the index once per pass and look again at once.
-        refreshed = true;
-        const before = snapshot.allNamespaces().length;
-        const tr = performance.now();
-        this.#index.refresh();
-        this.stats.refreshMs += performance.now() - tr;
-        const namespaces = this.#index.namespaces();
-        if (namespaces.size + (namespaces.has(this.#ownNs) ? 0 : 1) !== before) {
-          snapshot.setNamespaces(namespaces);
-          located = snapshot.locate(p.flow);
-        }
-      }
-      if (located === undefined) {
-        retry.push(p);
-        continue;
-      }
-      const { entry } = located;
+    for (const [p, l] of [...direct, ...located]) {
+      const { entry } = l;
       if (entry.inode === 0) {
         // The socket is closed: nobody holds it any more. TIME_WAIT rows print uid 0.
         const uid = entry.state === TCP_TIME_WAIT ? undefined : entry.uid;
@@ -348,7 +376,7 @@ export class ProcAttributor implements Attributor {
       }
       const key = `socket:[${entry.inode}]`;
       const w = wanted.get(key);
-      if (w === undefined) wanted.set(key, { located, items: [p] });
+      if (w === undefined) wanted.set(key, { located: l, items: [p] });
       else w.items.push(p);
     }
     const hidden =
@@ -419,6 +447,54 @@ export class ProcAttributor implements Attributor {
         }
       }
     }
+  }
+
+  /** sock_diag's row as a table entry of our own namespace. */
+  #diagLocated(flow: FlowInfo, d: { state: number; uid: number; inode: number }): LocatedSocket {
+    const entry: TcpSocketEntry = {
+      family: flow.family,
+      local: flow.client,
+      remote: flow.server,
+      state: d.state,
+      uid: d.uid,
+      inode: d.inode,
+    };
+    return { entry, ns: this.#ownNs, client: flow.client, viaConntrack: false };
+  }
+
+  /**
+   * Finds sockets in the tables: every namespace for `tables`, every other one for `elsewhere`
+   * (sock_diag found no such socket in ours). A miss refreshes the namespace list once (a
+   * container just started) and looks again.
+   */
+  #locate(
+    snapshot: TableSnapshot,
+    tables: Pending[],
+    elsewhere: Pending[],
+  ): { located: [Pending, LocatedSocket][]; retry: Pending[] } {
+    const located: [Pending, LocatedSocket][] = [];
+    const retry: Pending[] = [];
+    let refreshed = false;
+    for (const p of [...tables, ...elsewhere]) {
+      const skipOwn = p.diag !== undefined;
+      let l = snapshot.locate(p.flow, skipOwn);
+      if (l === undefined) this.stats.misses += 1;
+      if (l === undefined && !refreshed) {
+        refreshed = true;
+        const before = snapshot.allNamespaces().length;
+        const tr = performance.now();
+        this.#index.refresh();
+        this.stats.refreshMs += performance.now() - tr;
+        const namespaces = this.#index.namespaces();
+        if (namespaces.size + (namespaces.has(this.#ownNs) ? 0 : 1) !== before) {
+          snapshot.setNamespaces(namespaces);
+          l = snapshot.locate(p.flow, skipOwn);
+        }
+      }
+      if (l === undefined) retry.push(p);
+      else located.push([p, l]);
+    }
+    return { located, retry };
   }
 
   #snapshot(): TableSnapshot {

@@ -107,10 +107,12 @@ export class TableSnapshot {
    * The first namespace whose table has the tuple answers (ours first: the common case costs
    * one or two table reads); a closed row (TIME_WAIT) answers too, since re-reading every other
    * namespace for each closed socket made a burst of one-shot clients cost seconds.
+   * `skipOwn`: sock_diag already said our namespace has no socket with the flow's tuple.
    */
-  locate(flow: FlowInfo): LocatedSocket | undefined {
+  locate(flow: FlowInfo, skipOwn = false): LocatedSocket | undefined {
     const namespaces = this.allNamespaces();
     for (const ns of namespaces) {
+      if (skipOwn && ns === this.ownNs) continue;
       const entry = this.findIn(ns, flow.family, flow.client, flow.server);
       if (entry !== undefined) return { entry, ns, client: flow.client, viaConntrack: false };
     }

@@ -283,9 +283,14 @@ export class FlowTable {
       ? { ip: segment.dstIp, port: segment.dstPort }
       : { ip: segment.srcIp, port: segment.srcPort };
     const id = `C${++this.#nextId}`;
+    let communityId: string | undefined;
     const info: FlowInfo = {
       id,
-      communityId: communityIdV1(client.ip, client.port, server.ip, server.port),
+      // Hashed when a sink first reads it: SHA-1 on a CPU just woken costs ~0.1 ms, and the
+      // SYN's attribution lookup must start before a one-shot client closes its socket.
+      get communityId(): string {
+        return (communityId ??= communityIdV1(client.ip, client.port, server.ip, server.port));
+      },
       family: segment.family,
       client,
       server,

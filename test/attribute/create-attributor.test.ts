@@ -2,6 +2,7 @@
 import t from 'tap';
 import { createAttributor, type HostProbe } from '../../src/attribute/create-attributor.js';
 import { FakeProcFs } from '../../src/attribute/proc-fs.js';
+import { openSocketLookup } from '../../src/attribute/socket-lookup.js';
 
 function probe(opts: {
   capEff: string;
@@ -9,6 +10,8 @@ function probe(opts: {
   hidepid?: string;
   lsof: boolean;
   netTcp?: boolean;
+  /** The real kernel's sock_diag (true), or one that fails to open. */
+  diag?: boolean;
 }): HostProbe {
   const fs = new FakeProcFs();
   fs.files.set('/proc/self/status', `Uid:\t998\t998\t998\t998\nCapEff:\t${opts.capEff}\n`);
@@ -24,6 +27,10 @@ function probe(opts: {
     fs,
     findExecutable: (name) => (opts.lsof && name === 'lsof' ? '/usr/bin/lsof' : undefined),
     osInfo: () => Promise.resolve({ distro: 'Ubuntu', release: '18.04', kernel: '4.15.0' }),
+    socketLookup: () =>
+      opts.diag === true
+        ? openSocketLookup()
+        : Promise.resolve({ error: 'socket: Address family not supported by protocol' }),
   };
 }
 
@@ -43,6 +50,24 @@ t.test('auto with the capabilities: /proc, logged once at info with the host fac
     /^info attribution: \/proc .*os Ubuntu 18\.04, kernel 4\.15\.0, uid 998, missing capabilities none/,
   );
 });
+
+t.test(
+  'the exact socket lookup: used when the kernel answers, the fallback said when not',
+  async (t) => {
+    const caps = { capEff: '0000000000082004', pid1Fd: true, lsof: true };
+    const yes = await choose('auto', probe({ ...caps, diag: true }));
+    t.match(
+      yes.logs[0],
+      /\(auto: [^;]*; sock_diag for our namespace, \/proc\/<pid>\/net\/tcp\* for the others\)/,
+    );
+    const no = await choose('proc', probe({ ...caps, diag: false }));
+    t.equal(no.method, 'proc');
+    t.match(
+      no.logs[0],
+      /sock_diag unavailable \(socket: Address family not supported by protocol\): every lookup reads \/proc\/net\/tcp\*/,
+    );
+  },
+);
 
 t.test('auto without them: lsof, warning naming the missing capabilities', async (t) => {
   const r = await choose('auto', probe({ capEff: '0000000000002000', pid1Fd: false, lsof: true }));

@@ -7,7 +7,10 @@ import t from 'tap';
 import { PidIndex } from '../../src/attribute/pid-index.js';
 import { ProcAttributor } from '../../src/attribute/proc-attributor.js';
 import { FakeProcFs } from '../../src/attribute/proc-fs.js';
-import type { FlowInfo } from '../../src/flows/flow.js';
+import type { Endpoint, FlowInfo } from '../../src/flows/flow.js';
+import type { DiagReply } from '../../src/attribute/sock-diag.js';
+import type { SocketLookup } from '../../src/attribute/socket-lookup.js';
+import type { IpFamily } from '../../src/decode/segment.js';
 
 const HEADER =
   '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
@@ -178,3 +181,106 @@ t.test(
     t.end();
   },
 );
+
+/** sock_diag as the attributor sees it: a fixed answer, and a hook run as it is delivered. */
+class FakeSocketLookup implements SocketLookup {
+  asked: string[] = [];
+  constructor(
+    private readonly answer: DiagReply | undefined,
+    private readonly onAnswer: () => void = () => undefined,
+  ) {}
+  query(_family: IpFamily, local: Endpoint): Promise<DiagReply | undefined> {
+    this.asked.push(`${local.ip}:${local.port}`);
+    return Promise.resolve().then(() => {
+      this.onAnswer();
+      return this.answer;
+    });
+  }
+  close(): void {
+    // nothing held
+  }
+}
+
+t.test('sock_diag names the inode: no table is read, the client met before it exits', async (t) => {
+  const fs = hostWith(row(40000, '01', 1000, 7001));
+  const diag = new FakeSocketLookup(
+    { seq: 1, kind: 'socket', state: 1, uid: 1000, inode: 7001 },
+    () => {
+      exit(fs, 1500);
+    },
+  );
+  const a = new ProcAttributor({ fs, ...opts, socketLookup: diag });
+  t.teardown(() => {
+    a.close();
+  });
+  addProc(fs, 1500, 'curl', 1000, [7001]);
+  const r = await a.lookup(flow(40000), 990);
+  t.same(diag.asked, ['192.0.2.2:40000'], 'asked at lookup() for the client end');
+  t.equal(r.status === 'ok' && r.process.pid, 1500);
+  t.same(fs.tableReads, [], 'no socket table read');
+  t.equal(a.stats.diagHits, 1);
+});
+
+t.test('sock_diag says closed: exited, the uid unknown for TIME_WAIT', async (t) => {
+  const fs = hostWith(row(40000, '01', 1000, 7001));
+  const diag = new FakeSocketLookup({ seq: 1, kind: 'socket', state: 6, uid: 0, inode: 0 });
+  const a = new ProcAttributor({ fs, ...opts, socketLookup: diag });
+  t.teardown(() => {
+    a.close();
+  });
+  addProc(fs, 1500, 'curl', 1000, [7001]);
+  const r = await a.lookup(flow(40000), 990);
+  t.match(r, { status: 'exited', reason: /socket already closed \(TIME_WAIT\)/, uid: undefined });
+  t.same(fs.tableReads, [], 'the stale table row is not consulted');
+});
+
+t.test('sock_diag finds no such socket here: only other namespaces are read', async (t) => {
+  const fs = hostWith(row(40000, '01', 1000, 7001));
+  // A container's namespace, where the socket lives.
+  addProc(fs, 1200, 'containerd-shim', 0, []);
+  fs.links.set('/proc/1200/ns/net', 'net:[2]');
+  fs.files.set('/proc/1200/net/tcp', HEADER + row(40000, '01', 1000, 7005));
+  const diag = new FakeSocketLookup({ seq: 1, kind: 'error', errno: 2 });
+  const a = new ProcAttributor({ fs, ...opts, socketLookup: diag });
+  t.teardown(() => {
+    a.close();
+  });
+  addProc(fs, 1500, 'curl', 1000, [7005]);
+  fs.links.set('/proc/1500/ns/net', 'net:[2]');
+  const r = await a.lookup(flow(40000), 990);
+  t.equal(r.status === 'ok' && r.process.pid, 1500);
+  t.same(fs.tableReads, [], 'our own table (whose row is not this socket) is never read');
+});
+
+t.test('sock_diag silent: the tables answer as before', async (t) => {
+  const fs = hostWith(row(40000, '01', 1000, 7001));
+  const a = new ProcAttributor({ fs, ...opts, socketLookup: new FakeSocketLookup(undefined) });
+  t.teardown(() => {
+    a.close();
+  });
+  addProc(fs, 1500, 'curl', 1000, [7001]);
+  const r = await a.lookup(flow(40000), 990);
+  t.equal(r.status === 'ok' && r.process.pid, 1500);
+  t.same(fs.tableReads, ['/proc/self/net/tcp']);
+});
+
+t.test('a thread holding the socket is named by its process, never by its own id', async (t) => {
+  const fs = hostWith(row(40000, '01', 1000, 7001));
+  // A long-running process, known to the index...
+  addProc(fs, 2001, 'java', 1000, []);
+  fs.files.set('/proc/loadavg', '0.00 0.00 0.00 1/50 2001\n');
+  const a = new ProcAttributor({ fs, ...opts });
+  t.teardown(() => {
+    a.close();
+  });
+  // ...starts a thread (the newest pid: probed by number, not listed in /proc) that connects.
+  addProc(fs, 2002, 'java', 1000, [7001]);
+  fs.unlisted.add('/proc/2002');
+  fs.links.set('/proc/2001/fd/3', 'socket:[7001]');
+  fs.files.set('/proc/2002/status', 'Tgid:\t2001\nUid:\t1000\t1000\t1000\t1000\n');
+  fs.files.set('/proc/loadavg', '0.00 0.00 0.00 1/50 2002\n');
+  const r = await a.lookup(flow(40000), 990);
+  t.equal(r.status === 'ok' && r.process.pid, 2001);
+  t.equal(a.stats.prescanPids, 1, 'the thread was probed');
+  t.equal(a.stats.prescanHits, 0, 'but not taken for a process');
+});
