@@ -2,14 +2,15 @@
  * Meets one-shot clients while they still live, before their socket's inode is known.
  *
  * A lone `curl` against a fast IMDS closes its socket 0.7 ms after its SYN (tcpdump in the
- * fake instance) and exits soon after. So each pass first finds the processes that are new
- * (handed out a pid since the index's refresh before the latest, or, when those are many, not
- * in the pid index yet or added by its latest refresh), reads their socket links and, for each
- * one holding a socket, its own files (stat, cmdline, status, exe, cgroup). When sock_diag or
- * the table then gives the flow's inode, a socket met here names its process even if that
- * process has exited since: it held the socket when we read its fd, with the facts read then.
+ * fake instance) and exits soon after. So each pass first lists the processes that are new
+ * (not in the pid index yet, or added by its latest refresh: readdir /proc costs 0.07-0.3 ms),
+ * reads their socket links and, for each one holding a socket, its own files (stat, cmdline,
+ * status, exe, cgroup). When sock_diag or the table then gives the flow's inode, a socket met
+ * here names its process even if that process has exited since: it held the socket when we
+ * read its fd, with the facts read then.
  *
- * Only an exact inode link names a process. Nothing here guesses by elimination. */
+ * Only an exact inode link names a process. Nothing here guesses by elimination.
+ */
 import { listPids, newestFirst, parseLastPid, type PidIndex } from './pid-index.js';
 import { isListing, type ProcFs } from './proc-fs.js';
 import type { OwnFacts, ProcessFactsReader } from './process-facts.js';
@@ -34,8 +35,6 @@ export interface WatchScan {
 /** Bounds: sockets met are kept this long (a lookup comes within one pass of its SYN). */
 const MET_TTL_MS = 5000;
 const MAX_MET = 16_384;
-/** Most pids probed by number; more new pids than this are found by listing /proc. */
-const MAX_PROBED_PIDS = 256;
 
 export class NewProcessWatch {
   /** "socket:[inode]" -> the process met holding it. */
@@ -59,7 +58,7 @@ export class NewProcessWatch {
 
   /**
    * Reads the new pids, newest first, for at most `budgetMs`. Synchronous on purpose: it runs
-   * right before the socket table read, while the client that sent the SYN still lives.
+   * as a lookup begins, while the client that sent the SYN still lives.
    */
   scan(
     budgetMs: number,
@@ -75,63 +74,34 @@ export class NewProcessWatch {
     };
     if (start - this.#prunedAt > 1000) this.#prune(start);
     const fs = this.fs;
-    const lastPid = parseLastPid(fs.readText('/proc/loadavg') ?? '');
+    const fresh = listPids(fs).filter(
+      (pid) => this.index.get(pid) === undefined || this.index.isRecent(pid),
+    );
+    if (fresh.length === 0) return { fresh: 0, read: 0, sockets: 0, budgetHit: false };
+    const ordered =
+      fresh.length === 1
+        ? fresh
+        : newestFirst(fresh, parseLastPid(fs.readText('/proc/loadavg') ?? ''));
     // Our own network namespace first: on a shared host most new processes live elsewhere
     // (measured here: other test suites' node processes, ~1 ms each to read), and a flow seen
     // on our interface is nearly always from our namespace. Other namespaces (containers)
     // follow while the budget lasts.
     const later: number[] = [];
-    const counts = { fresh: 0, read: 0, sockets: 0 };
-    const visit = (pid: number): void => {
-      counts.fresh += 1;
+    const counts = { read: 0, sockets: 0 };
+    for (const pid of ordered) {
+      if (over()) return this.#result(fresh.length, counts, true);
       if (fs.readLink(`/proc/${pid}/ns/net`) !== ownNs) later.push(pid);
       else this.#read(pid, counts);
-    };
-    // The newest pids by number first, then whatever the listing adds: it also covers a
-    // /proc/loadavg that does not match the /proc we read (another pid namespace's mount).
-    const probed = this.#newByNumber(lastPid) ?? [];
-    for (const pid of probed) {
-      if (over()) return this.#result(counts, true);
-      visit(pid);
-    }
-    const seen = new Set(probed);
-    for (const pid of this.#newByListing(lastPid)) {
-      if (seen.has(pid)) continue;
-      if (over()) return this.#result(counts, true);
-      visit(pid);
     }
     for (const pid of later) {
-      if (over()) return this.#result(counts, true);
+      if (over()) return this.#result(fresh.length, counts, true);
       this.#read(pid, counts);
     }
-    return this.#result(counts, false);
+    return this.#result(fresh.length, counts, false);
   }
 
-  /**
-   * The pids handed out since the index's refresh before the latest, newest first, when there
-   * are few: probing each (a dead one fails at once) costs less than listing /proc, ~0.2 ms on
-   * a CPU just woken, while a one-shot client's socket lives ~0.7 ms after its SYN. Threads'
-   * ids are among them; #read skips them. Undefined when the pids wrapped or are too many.
-   */
-  #newByNumber(lastPid: number | undefined): number[] | undefined {
-    const above = this.index.newAbove;
-    if (lastPid === undefined || above === undefined) return undefined;
-    if (lastPid < above || lastPid - above > MAX_PROBED_PIDS) return undefined;
-    const out: number[] = [];
-    for (let pid = lastPid; pid > above; pid--) out.push(pid);
-    return out;
-  }
-
-  /** The listed processes the index does not know or learned at its latest refresh, newest first. */
-  #newByListing(lastPid: number | undefined): number[] {
-    const fresh = listPids(this.fs).filter(
-      (pid) => this.index.get(pid) === undefined || this.index.isRecent(pid),
-    );
-    return fresh.length <= 1 ? fresh : newestFirst(fresh, lastPid);
-  }
-
-  #result(c: { fresh: number; read: number; sockets: number }, budgetHit: boolean): WatchScan {
-    return { fresh: c.fresh, read: c.read, sockets: c.sockets, budgetHit };
+  #result(fresh: number, c: { read: number; sockets: number }, budgetHit: boolean): WatchScan {
+    return { fresh, read: c.read, sockets: c.sockets, budgetHit };
   }
 
   /**
@@ -159,10 +129,6 @@ export class NewProcessWatch {
     }
     if (links.length === 0) return;
     const own = this.facts.readOwn(pid);
-    // A thread's id (probed by number) shows its process's fd table: the process is named by
-    // its own pid, read in its turn.
-    const tgid = /^Tgid:\s*(\d+)/m.exec(own?.statusText ?? '')?.[1];
-    if (tgid !== undefined && Number(tgid) !== pid) return;
     const atMs = this.now();
     for (const { fd, link } of links) {
       if (this.#met.size >= MAX_MET) this.#met.clear();

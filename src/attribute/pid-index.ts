@@ -48,8 +48,6 @@ export class PidIndex {
   /** Pids first learned by the latest refresh: still "new" for the pre-scan of one-shot clients. */
   #recent = new Set<number>();
   #refreshedAt = -Infinity;
-  /** Last pid handed out when the latest and the one before it refreshes began. */
-  #lastPidAtRefresh: (number | undefined)[] = [];
   /** Pids whose namespace could not be read at the last refresh (no ptrace access). */
   unreadable = 0;
 
@@ -91,9 +89,6 @@ export class PidIndex {
    * longer than one refresh interval. Returns the number of new pids.
    */
   refresh(): number {
-    // Read before the listing: every pid above it is listed by a later refresh at the earliest.
-    const lastPid = parseLastPid(this.fs.readText('/proc/loadavg') ?? '');
-    this.#lastPidAtRefresh = [this.#lastPidAtRefresh.at(-1) ?? lastPid, lastPid];
     const pids = listPids(this.fs);
     const alive = new Set(pids);
     for (const pid of this.#info.keys()) if (!alive.has(pid)) this.#info.delete(pid);
@@ -108,16 +103,6 @@ export class PidIndex {
     this.unreadable = unreadable;
     this.#refreshedAt = this.now();
     return recent.size;
-  }
-
-  /**
-   * Every pid above this one is new to the index or was learned by its latest refresh (what
-   * isRecent says), as long as pids have not wrapped: the last pid handed out when the refresh
-   * before the latest began. Undefined before the first refresh or when /proc/loadavg is
-   * unreadable.
-   */
-  get newAbove(): number | undefined {
-    return this.#lastPidAtRefresh[0];
   }
 
   /**

@@ -79,9 +79,6 @@ export class FakeProcFs implements ProcFs {
     readonly owners: Map<string, number> = new Map(),
   ) {}
 
-  /** Paths that exist but their directory does not list, as threads' /proc/<tid>. */
-  readonly unlisted = new Set<string>();
-
   readText(path: string): string | undefined {
     return this.files.get(path);
   }
@@ -98,7 +95,7 @@ export class FakeProcFs implements ProcFs {
       if (!p.startsWith(prefix)) continue;
       const rest = p.slice(prefix.length);
       const name = rest.split('/')[0];
-      if (name !== undefined && name !== '' && !this.unlisted.has(prefix + name)) names.add(name);
+      if (name !== undefined && name !== '') names.add(name);
     }
     if (names.size === 0) return { error: 'ENOENT' };
     return [...names];

@@ -263,24 +263,3 @@ t.test('sock_diag silent: the tables answer as before', async (t) => {
   t.equal(r.status === 'ok' && r.process.pid, 1500);
   t.same(fs.tableReads, ['/proc/self/net/tcp']);
 });
-
-t.test('a thread holding the socket is named by its process, never by its own id', async (t) => {
-  const fs = hostWith(row(40000, '01', 1000, 7001));
-  // A long-running process, known to the index...
-  addProc(fs, 2001, 'java', 1000, []);
-  fs.files.set('/proc/loadavg', '0.00 0.00 0.00 1/50 2001\n');
-  const a = new ProcAttributor({ fs, ...opts });
-  t.teardown(() => {
-    a.close();
-  });
-  // ...starts a thread (the newest pid: probed by number, not listed in /proc) that connects.
-  addProc(fs, 2002, 'java', 1000, [7001]);
-  fs.unlisted.add('/proc/2002');
-  fs.links.set('/proc/2001/fd/3', 'socket:[7001]');
-  fs.files.set('/proc/2002/status', 'Tgid:\t2001\nUid:\t1000\t1000\t1000\t1000\n');
-  fs.files.set('/proc/loadavg', '0.00 0.00 0.00 1/50 2002\n');
-  const r = await a.lookup(flow(40000), 990);
-  t.equal(r.status === 'ok' && r.process.pid, 2001);
-  t.equal(a.stats.prescanPids, 1, 'the thread was probed');
-  t.equal(a.stats.prescanHits, 0, 'but not taken for a process');
-});
