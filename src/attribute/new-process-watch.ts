@@ -60,18 +60,9 @@ export class NewProcessWatch {
    * Reads the new pids, newest first, for at most `budgetMs`. Synchronous on purpose: it runs
    * as a lookup begins, while the client that sent the SYN still lives.
    */
-  scan(
-    budgetMs: number,
-    ownNs: string,
-    extend?: { while: () => boolean; capMs: number },
-  ): WatchScan {
+  scan(budgetMs: number, ownNs: string): WatchScan {
     const start = this.now();
-    // Past the budget, go on while the caller is waiting anyway (the table read on the worker
-    // thread), up to the cap: a burst's newer processes are met for free meanwhile.
-    const over = (): boolean => {
-      const spent = this.now() - start;
-      return spent > budgetMs && (extend === undefined || spent > extend.capMs || !extend.while());
-    };
+    const over = (): boolean => this.now() - start > budgetMs;
     if (start - this.#prunedAt > 1000) this.#prune(start);
     const fs = this.fs;
     const fresh = listPids(fs).filter(

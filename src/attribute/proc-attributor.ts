@@ -1,37 +1,40 @@
 /**
- * Attribution through /proc: flow -> socket inode (socket-locator) -> pid whose
- * /proc/<pid>/fd/* links to socket:[inode] -> ProcessFacts.
+ * Attribution through /proc: flow -> socket inode (sock_diag, or socket-locator's tables) ->
+ * pid whose /proc/<pid>/fd/* links to socket:[inode] -> ProcessFacts.
  *
- * Built for one-shot clients that exit milliseconds after their request:
+ * Built for one-shot clients that close their socket under a millisecond after their SYN:
+ * - lookup() asks sock_diag (SocketLookup) for the flow's socket in our own namespace at once:
+ *   the kernel samples state, uid and inode inside that call, an exact hash probe instead of a
+ *   walk of the whole table;
  * - a lookup arriving while no pass runs starts one at once, synchronously inside lookup();
  *   lookups arriving during a pass (a burst) are resolved together in the next one (tables
  *   read once, one scan for all);
- * - before the table read, the processes that are new since the last index refresh are met
- *   while they live (NewProcessWatch: their socket links and own files); a socket the table
+ * - the pass first meets the processes that are new since the last index refresh while they
+ *   live (NewProcessWatch: their socket links and own files); a socket sock_diag or a table
  *   then names is attributed to the process met holding it, even if it has exited since;
+ * - sockets sock_diag did not find in our namespace are searched in the other namespaces'
+ *   tables (containers); without sock_diag every table is read, ours on a worker thread
+ *   (TableReadAhead) during the pre-scan;
  * - the scan goes newest pid first (from the last pid in /proc/loadavg) and skips pids that
  *   cannot own the socket (other network namespace, then other uid, from a background index);
  * - every socket link seen is remembered (inode -> pid, fd), so long-lived processes are
  *   answered from the cache after one check of the single fd;
  * - the owner's own files are read the moment it is found; parents and user name after the
  *   scan (ancestors are cached: they are long-lived).
- * - our namespace's table is read on a worker thread (TableReadAhead) while the pre-scan runs,
- *   so the kernel's walk of its hash starts at once: a lone curl's row must be sampled before
- *   the client closes it, 1-5 ms after its SYN (bench/attribution.md).
- * Only an exact inode link names a process: a closed row (inode 0) or a missing row is reported
- * 'exited'/'unknown' even when the pre-scan met a single candidate. The socket is always in the
- * table when its SYN is captured (connect() hashes it before sending), so a missing row is gone
- * and is not retried by default.
+ * Only an exact inode link names a process: a closed socket (inode 0) or a missing one is
+ * reported 'exited'/'unknown' even when the pre-scan met a single candidate. The socket is
+ * always hashed when its SYN is captured (connect() hashes it before sending), so a missing one
+ * is gone and is not retried by default.
  *
- * Cost bound: the pre-scan of new processes runs for at most `prescanBudgetMs` (default 3 ms;
- * longer only while the worker is still reading, up to `sliceMs`); socket tables are read once
- * per pass (our namespace's tcp, or tcp6 for IPv6 flows and IPv4 flows absent from tcp: the
- * kernel walks its whole established hash, 3.5-9 ms on a 2-CPU host with 262144 buckets,
- * whatever the number of sockets); the fd scan of processes not met by the pre-scan then runs
- * synchronously for at most `sliceMs` (default 8 ms) before yielding to the event loop, so
- * capture callbacks run between slices; a pass stops scanning after `passBudgetMs` (default
- * 250 ms) and its remaining lookups resolve 'unknown'. Lookups arriving meanwhile wait for the
- * next pass.
+ * Cost bound: sock_diag answers each lookup in one hash probe (its question costs 0.1-0.3 ms
+ * of this thread on a CPU just woken); the pre-scan of new processes runs for at most
+ * `prescanBudgetMs` (default: one slice); socket tables (other namespaces, or every one without
+ * sock_diag) are read once per pass, each read walking the kernel's whole established hash
+ * (3.5-9 ms on a 2-CPU host with 262144 buckets, whatever the number of sockets); the fd scan
+ * of processes not met by the pre-scan then runs synchronously for at most `sliceMs` (default
+ * 8 ms) before yielding to the event loop, so capture callbacks run between slices; a pass
+ * stops scanning after `passBudgetMs` (default 250 ms) and its remaining lookups resolve
+ * 'unknown'. Lookups arriving meanwhile wait for the next pass.
  */
 import type { Attribution, Attributor } from './attribution.js';
 import type { FlowInfo } from '../flows/flow.js';
@@ -181,7 +184,9 @@ export class ProcAttributor implements Attributor {
       newestFirst: options.newestFirst ?? true,
       skipByIndex: options.skipByIndex ?? true,
       prescan: options.prescan ?? 'before-table',
-      prescanBudgetMs: options.prescanBudgetMs ?? 3,
+      // One slice: measured on bursts of 100 curls (bench/attribution.md), 8 ms named 85-92%
+      // at nice -10 where 3 ms named 70-79%; a lone client's pre-scan ends long before.
+      prescanBudgetMs: options.prescanBudgetMs ?? options.sliceMs ?? 8,
       startSync: options.startSync ?? true,
       // The worker reads the real /proc itself: never under a fixture ProcFs.
       readAhead: options.readAhead ?? this.#fs === realProcFs,
@@ -326,11 +331,7 @@ export class ProcAttributor implements Attributor {
     if (this.#opts.prescan === 'before-table') {
       // First, before anything else: a lone curl closes its socket 0.7 ms after its SYN
       // against a fast IMDS (tcpdump in the fake instance), and exits soon after.
-      const r = this.#watch.scan(
-        this.#opts.prescanBudgetMs,
-        this.#ownNs,
-        ahead === undefined ? undefined : { while: () => ahead.busy, capMs: this.#opts.sliceMs },
-      );
+      const r = this.#watch.scan(this.#opts.prescanBudgetMs, this.#ownNs);
       this.stats.prescanPids += r.read;
       this.stats.prescanSockets += r.sockets;
       if (r.budgetHit) this.stats.prescanBudgetHit += 1;

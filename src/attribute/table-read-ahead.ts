@@ -89,10 +89,6 @@ export class TableReadAhead {
     this.#worker = worker;
   }
 
-  get available(): boolean {
-    return this.#worker !== undefined;
-  }
-
   /** Asks the worker to read /proc/self/net/<name> now. One request at a time. */
   start(name: 'tcp' | 'tcp6'): boolean {
     if (this.#worker === undefined || this.#pending !== undefined) return false;
@@ -102,11 +98,6 @@ export class TableReadAhead {
     Atomics.notify(this.#ctl, REQ);
     this.#pending = name;
     return true;
-  }
-
-  /** True while the worker is still reading the table asked for. */
-  get busy(): boolean {
-    return this.#pending !== undefined && Atomics.load(this.#ctl, DONE) !== this.#seq;
   }
 
   /** The text of the table asked for, waiting at most `timeoutMs`; undefined on any failure. */

@@ -135,6 +135,7 @@ t.test('the unit sandbox captures and attributes', { skip: missing() }, async (t
     stderr: full.stderr.slice(-2000),
   });
   t.notMatch(full.stderr, /Operation not permitted|EPERM|EAFNOSUPPORT/, 'nothing was refused');
+  t.match(full.stderr, /sock_diag for our namespace/, 'the sock_diag netlink socket is allowed');
   const v1 = eventsOf(full);
   const mine = v1.filter((e) => field(e, 'process.pid') === full.curl.pid);
   t.equal(mine.length, 1, 'the root-owned curl is named by pid by a daemon running as nobody', {
