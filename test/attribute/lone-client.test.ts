@@ -38,10 +38,10 @@ async function runLone(client: 'curl' | 'urllib', n: number): Promise<LoneResult
 
 /**
  * Threshold, from bench/attribution.md (2-CPU host shared with other suites, load 5-20, nice
- * -10 as the service runs): lone curls were named 31-34 of 40 (p ~ 0.8) with the pre-scan and
- * the read-ahead, 10 of 40 (p ~ 0.25) without. Half of 20 fails by chance with p = 0.65 about
- * 4% of the time and passes with p = 0.25 about 1%: stable on a loaded machine, and still
- * catches the pre-scan or the early table read breaking.
+ * -10 as the service runs): lone curls were named 28-32 of 40 with sock_diag and the pre-scan
+ * (16-17 of 20 in this test), 10 of 40 (p ~ 0.25) without the pre-scan. Half of 20 fails by
+ * chance with p = 0.7 under 2% of the time and passes with p = 0.25 about 1%: stable on a
+ * loaded machine, and still catches the pre-scan breaking.
  */
 t.test('20 lone curl calls: at least half named with their own pid, none wrong', async (t) => {
   const out = await runLone('curl', 20);
@@ -54,10 +54,10 @@ t.test('20 lone curl calls: at least half named with their own pid, none wrong',
 });
 
 /**
- * Python urllib sends `Connection: close`: the server closes first and the client's row leaves
- * the table within a millisecond or two, often before the kernel's walk of the table reaches
- * it (measured 5-9 of 40 named against an instant server): no share is asserted, only that
- * whatever is named is right and that the misses say why.
+ * Python urllib sends `Connection: close`: the server closes first and the client's socket is
+ * gone within a millisecond or two, often before the pre-scan reads the client's fds (measured
+ * 14-16 of 40 named against an instant server, 7-8 of 10 in this test): no share is asserted,
+ * only that whatever is named is right and that the misses say why.
  */
 t.test('10 lone urllib calls: never a wrong pid, every miss with a reason', async (t) => {
   const out = await runLone('urllib', 10);
