@@ -2,7 +2,8 @@
 # Lone short-lived clients, end to end (root; uses the fake instance of scripts/fake-instance.sh,
 # which must be up: `scripts/fake-instance.sh up --mode optional`). Starts the built analyzer in
 # the instance namespace, then runs N sequential single clients (curl, python urllib), each
-# printing its own pid first (the truth), and counts how many the analyzer names right.
+# printing its own pid first (the truth), and counts how many the analyzer names right. Node runs
+# with --no-lazy, as the packaged command does.
 #   bench/attribution-lone.sh [--n 10] [--nice -10] [--client curl|urllib|both] [--gap 0.3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +28,7 @@ case $CLIENT in
   both) clients=(curl urllib) ;;
 esac
 secs=$(awk -v n="$N" -v g="$GAP" -v c="${#clients[@]}" 'BEGIN { printf "%d", n * c * (g + 0.3) + 4 }')
-ip netns exec "$NS" nice -n "$NICE" node dist/src/cli/main.js -i eth0 --duration "$secs" \
+ip netns exec "$NS" nice -n "$NICE" node --no-lazy dist/src/cli/main.js -i eth0 --duration "$secs" \
   --format json >"$OUT/events" 2>"$OUT/err" &
 an=$!
 for _ in $(seq 100); do grep -q 'capturing on' "$OUT/err" 2>/dev/null && break; sleep 0.1; done

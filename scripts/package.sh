@@ -100,6 +100,15 @@ rm -rf "$CAP/build" "$CAP/deps" "$CAP/src" "$CAP/test" "$CAP/binding.gyp" "$CAP/
 mkdir -p "$CAP/build/Release"
 mv "$WORK/cap.node" "$CAP/build/Release/cap.node"
 strip --strip-unneeded "$CAP/build/Release/cap.node"
+# netlink ships prebuilt addons for four architectures: keep this one's (dh_strip and rpm's
+# checks reject foreign binaries), no sources; node-addon-api and @types/node only build it.
+NL=$APP/node_modules/netlink
+NL_ARCH=linux-$("$NODE_BIN" -p process.arch)
+[ -f "$NL/prebuilds/$NL_ARCH/node.napi.node" ] || die "netlink has no prebuilt addon for $NL_ARCH"
+find "$NL/prebuilds" -mindepth 1 -maxdepth 1 ! -name "$NL_ARCH" -exec rm -rf {} +
+rm -rf "$NL/src" "$NL/binding.gyp" "$NL/node_modules/@types" "$APP/node_modules/node-addon-api" \
+	"$APP/node_modules/@types"
+strip --strip-unneeded "$NL/prebuilds/$NL_ARCH/node.napi.node"
 # Documentation, tests and type declarations of dependencies are not needed at run time
 # (license files stay).
 find "$APP/node_modules" \( -name '*.md' ! -iname 'license*' -o -name '*.d.ts' -o -name '*.d.mts' \
@@ -126,7 +135,9 @@ mkdir -p "$STAGE/usr/bin"
 cat >"$STAGE/usr/bin/imds-analyzer" <<'EOF'
 #!/bin/sh
 # imds-analyzer runs on its own Node.js runtime: no Node.js is needed on the host.
-exec /usr/lib/imds-analyzer/node /usr/lib/imds-analyzer/dist/src/cli/main.js "$@"
+# --no-lazy: compile everything at start-up, so the first IMDS call after it is not slowed by
+# compiling the path it takes while a one-shot client's socket lives (bench/attribution.md).
+exec /usr/lib/imds-analyzer/node --no-lazy /usr/lib/imds-analyzer/dist/src/cli/main.js "$@"
 EOF
 chmod 0755 "$STAGE/usr/bin/imds-analyzer"
 install -D -m 0644 "$ROOT/packaging/imds-analyzer.conf" "$STAGE/etc/imds-analyzer/imds-analyzer.conf"
@@ -149,17 +160,21 @@ if [ "$got" != "$VERSION" ]; then
 	log "WARNING: staged --version printed '$got' (PACKAGE_IGNORE_TYPE_ERRORS=1)"
 fi
 (cd "$APP" && ./node -e 'require("cap")') || die "cap's addon does not load in the stage"
-# The addon must not raise the glibc floor above the runtime's (2.28, see glibc-compat.h).
+(cd "$APP" && ./node -e 'new (require("netlink").RawNetlinkSocket)(4).close()') ||
+	die "netlink's addon does not load in the stage"
+# The addons must not raise the glibc floor above the runtime's (2.28, see glibc-compat.h).
 max_glibc() { objdump -T "$1" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1; }
-[ "$(printf '%s\nGLIBC_2.28\n' "$(max_glibc "$CAP/build/Release/cap.node")" | sort -V | tail -1)" = GLIBC_2.28 ] ||
-	die "cap.node needs $(max_glibc "$CAP/build/Release/cap.node") (> GLIBC_2.28)"
+for addon in "$CAP/build/Release/cap.node" "$NL/prebuilds/$NL_ARCH/node.napi.node"; do
+	[ "$(printf '%s\nGLIBC_2.28\n' "$(max_glibc "$addon")" | sort -V | tail -1)" = GLIBC_2.28 ] ||
+		die "$addon needs $(max_glibc "$addon") (> GLIBC_2.28)"
+done
 # debian/rules lowers the computed libc6 bound to the runtime's real floor: keep it true.
 [ "$(printf '%s\nGLIBC_2.28\n' "$(max_glibc "$APP/node")" | sort -V | tail -1)" = GLIBC_2.28 ] ||
 	die "the Node.js runtime needs $(max_glibc "$APP/node"): fix override_dh_shlibdeps in debian/rules"
 max_glibcxx=$(objdump -T "$APP/node" | grep -o 'GLIBCXX_[0-9.]*' | sort -uV | tail -1)
 [ "$(printf '%s\nGLIBCXX_3.4.21\n' "$max_glibcxx" | sort -V | tail -1)" = GLIBCXX_3.4.21 ] ||
 	die "the Node.js runtime needs $max_glibcxx (more than Ubuntu 20.04 has)"
-log "staged: $(du -sh "$STAGE" | cut -f1); cap.node needs $(max_glibc "$CAP/build/Release/cap.node"), node needs $(max_glibc "$APP/node")"
+log "staged: $(du -sh "$STAGE" | cut -f1); cap.node needs $(max_glibc "$CAP/build/Release/cap.node"), netlink's addon $(max_glibc "$NL/prebuilds/$NL_ARCH/node.napi.node"), node $(max_glibc "$APP/node")"
 
 # --- .deb ------------------------------------------------------------------------------------
 log "dpkg-buildpackage"

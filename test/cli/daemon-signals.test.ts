@@ -68,7 +68,11 @@ t.test('SIGINT ends a one-shot capture early, with its summary and exit status',
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const exited = new Promise<string>((resolve) =>
+    child.on('exit', (code, signal) => {
+      resolve(signal ?? String(code));
+    }),
+  );
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
@@ -77,7 +81,7 @@ t.test('SIGINT ends a one-shot capture early, with its summary and exit status',
   }
   t.match(stderr, /capturing on lo for 120 s/);
   child.kill('SIGINT');
-  t.equal(await exited, 0, 'no v1 call seen: exit 0');
+  t.equal(await exited, '0', 'no v1 call seen: exit 0', { stderr });
   t.match(stdout, /^IMDS calls by process \(0 clients/m, 'the summary is printed');
   t.match(stdout, /capture +lo: \d+ frames/);
 });

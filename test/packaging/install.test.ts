@@ -132,14 +132,15 @@ t.test('the .deb installs, runs without Node.js, and purges cleanly', { skip }, 
       'if env -i PATH=' + SYSTEM_PATH + ' sh -c "node --version" >/dev/null 2>&1; then echo NODE-STILL-RUNS; exit 3; fi',
       `env -i PATH=${SYSTEM_PATH} imds-analyzer --version`,
       `env -i PATH=${SYSTEM_PATH} imds-analyzer --check-config --config /etc/imds-analyzer/imds-analyzer.conf`,
-      // The capture addon must load from the package: a one-second capture on loopback.
-      `env -i PATH=${SYSTEM_PATH} timeout 60 imds-analyzer --interface lo --duration 1 --format json --attribution none >/dev/null`,
+      // Both addons must load from the package: a one-second capture on loopback, attributing
+      // through the kernel's sock_diag (the netlink addon), which start-up reports.
+      `env -i PATH=${SYSTEM_PATH} timeout 60 imds-analyzer --interface lo --duration 1 --format json --attribution proc 2>&1 >/dev/null | grep -q 'sock_diag for our namespace'`,
       'echo CAPTURE-OK',
     ].join('\n');
     const r = sh('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script]);
     t.notMatch(r.stdout, /NODE-STILL-RUNS/, 'node is hidden inside the namespace');
     t.equal(r.stdout.split('\n')[0], VERSION, 'imds-analyzer --version prints the package version');
-    t.match(r.stdout, /CAPTURE-OK/, 'a one-shot capture runs on the packaged runtime and addon', {
+    t.match(r.stdout, /CAPTURE-OK/, 'a one-shot capture runs on the packaged runtime and addons', {
       stderr: r.stderr,
     });
     t.equal(r.code, 0, 'no step failed', { stderr: r.stderr });
