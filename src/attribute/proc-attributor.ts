@@ -29,7 +29,8 @@
  * Cost bound: sock_diag answers each lookup in one hash probe (its question costs 0.1-0.3 ms
  * of this thread on a CPU just woken); the pre-scan of new processes runs for at most
  * `prescanBudgetMs` (default: one slice); socket tables (other namespaces, or every one without
- * sock_diag) are read once per pass, each read walking the kernel's whole established hash
+ * sock_diag; only the namespaces owning the client's address when one does, see
+ * NamespaceAddresses) are read once per pass, each read walking the kernel's whole established hash
  * (3.5-9 ms on a 2-CPU host with 262144 buckets, whatever the number of sockets); the fd scan
  * of processes not met by the pre-scan then runs synchronously for at most `sliceMs` (default
  * 8 ms) before yielding to the event loop, so capture callbacks run between slices; a pass
@@ -41,6 +42,7 @@ import type { FlowInfo } from '../flows/flow.js';
 import { UserNames } from './passwd.js';
 import { listPids, newestFirst, parseLastPid, PidIndex } from './pid-index.js';
 import { missingCapabilities } from './privileges.js';
+import { NamespaceAddresses } from './namespace-addresses.js';
 import { NewProcessWatch } from './new-process-watch.js';
 import { isListing, realProcFs, type ProcFs } from './proc-fs.js';
 import { ProcessFactsReader, type OwnFacts } from './process-facts.js';
@@ -132,6 +134,7 @@ export class ProcAttributor implements Attributor {
   readonly #index: PidIndex;
   readonly #facts: ProcessFactsReader;
   readonly #ownNs: string;
+  readonly #addresses: NamespaceAddresses;
   /** Without CAP_SYS_PTRACE other users' namespaces are invisible: worth saying in reasons. */
   readonly #ptraceMissing: boolean;
   /** "socket:[inode]" -> where it was last seen. */
@@ -195,6 +198,7 @@ export class ProcAttributor implements Attributor {
     this.#index = new PidIndex(this.#fs);
     this.#index.refresh();
     this.#ownNs = this.#fs.readLink('/proc/self/ns/net') ?? 'net:[self]';
+    this.#addresses = new NamespaceAddresses(this.#fs, this.#ownNs);
     this.#ptraceMissing =
       missingCapabilities(['CAP_SYS_PTRACE'], this.#fs.readText('/proc/self/status')).length > 0;
     this.#facts = new ProcessFactsReader({
@@ -499,7 +503,7 @@ export class ProcAttributor implements Attributor {
   }
 
   #snapshot(): TableSnapshot {
-    const s = new TableSnapshot(this.#fs, this.#ownNs, this.#index.namespaces());
+    const s = new TableSnapshot(this.#fs, this.#ownNs, this.#index.namespaces(), this.#addresses);
     const trace = this.#trace;
     if (trace !== undefined)
       s.onRead = (_ns, name) => {

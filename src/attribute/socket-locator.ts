@@ -11,6 +11,7 @@ import {
   tableNames,
   type TcpSocketEntry,
 } from './proc-net-tcp.js';
+import type { NamespaceAddresses } from './namespace-addresses.js';
 import type { ProcFs } from './proc-fs.js';
 
 export interface LocatedSocket {
@@ -37,6 +38,8 @@ export class TableSnapshot {
     readonly ownNs: string,
     /** Namespace -> pids inside it; our own namespace is read through /proc/self. */
     private namespaces: Map<string, number[]>,
+    /** Which namespaces own an address; without it every namespace is searched. */
+    private readonly addresses?: NamespaceAddresses,
   ) {}
 
   /** After an index refresh: tables already read stay (a namespace's table is the same). */
@@ -104,23 +107,39 @@ export class TableSnapshot {
   }
 
   /**
+   * The namespaces that own `ip` (a socket's local address belongs to its namespace), in
+   * search order; all of them when none is known to (no address map, or an address no
+   * namespace has: seen after NAT, or files unreadable).
+   */
+  private ownersOf(ip: string): string[] {
+    const all = this.allNamespaces();
+    if (this.addresses === undefined) return all;
+    const withOwn = new Map(this.namespaces);
+    if (!withOwn.has(this.ownNs)) withOwn.set(this.ownNs, []);
+    const owners = this.addresses.owners(ip, withOwn);
+    return owners.length > 0 ? all.filter((ns) => owners.includes(ns)) : all;
+  }
+
+  /**
    * The first namespace whose table has the tuple answers (ours first: the common case costs
    * one or two table reads); a closed row (TIME_WAIT) answers too, since re-reading every other
-   * namespace for each closed socket made a burst of one-shot clients cost seconds.
+   * namespace for each closed socket made a burst of one-shot clients cost seconds. Only the
+   * namespaces owning the client's address are searched when one does.
    * `skipOwn`: sock_diag already said our namespace has no socket with the flow's tuple.
    */
   locate(flow: FlowInfo, skipOwn = false): LocatedSocket | undefined {
-    const namespaces = this.allNamespaces();
-    for (const ns of namespaces) {
+    const owners = this.ownersOf(flow.client.ip);
+    for (const ns of owners) {
       if (skipOwn && ns === this.ownNs) continue;
       const entry = this.findIn(ns, flow.family, flow.client, flow.server);
       if (entry !== undefined) return { entry, ns, client: flow.client, viaConntrack: false };
     }
-    // Seen after NAT: the namespace that did the NAT holds the original tuple in conntrack.
-    for (const natNs of namespaces) {
+    // Seen after NAT: the namespace that did the NAT owns the rewritten address and holds the
+    // original tuple in its conntrack table.
+    for (const natNs of owners) {
       const original = preNatTuple(this.conntrack(natNs) ?? [], flow.client, flow.server);
       if (original === undefined) continue;
-      for (const ns of namespaces) {
+      for (const ns of this.ownersOf(original.src.ip)) {
         const entry = this.findIn(ns, flow.family, original.src, original.dst);
         if (entry !== undefined) return { entry, ns, client: original.src, viaConntrack: true };
       }
