@@ -13,8 +13,11 @@ export interface Frame {
 export interface CaptureStats {
   /** Frames handed to the pipeline. */
   readonly frames: number;
-  /** Frames the kernel dropped because user space was too slow (live only). */
-  readonly kernelDropped: number;
+  /**
+   * Frames the kernel dropped because user space was too slow; undefined when the source
+   * cannot tell (a file; live capture through cap, which exposes no pcap_stats).
+   */
+  readonly kernelDropped: number | undefined;
   /** Frames dropped by the interface/driver (live only). */
   readonly interfaceDropped: number;
 }

@@ -10,7 +10,8 @@
  *   `setMinBytes` exists on Windows only.
  * - No packet timestamp and no wire length: frames are stamped on arrival in user space and
  *   `originalLength` is the captured length. Snap length is fixed at 65535.
- * - No pcap_stats: kernel drops cannot be read; `kernelDropped` stays 0. `interfaceDropped` is
+ * - No pcap_stats: kernel drops cannot be read; `kernelDropped` is undefined (reported as
+ *   unknown, never as 0). `interfaceDropped` is
  *   the growth of the interface's rx_dropped counter, which is what libpcap itself reports
  *   as ps_ifdrop on Linux.
  * - Always promiscuous. A failed open() leaves a half-initialised handle whose destructor
@@ -191,7 +192,7 @@ export class LiveCapture implements CaptureSource {
     const base = this.#dropBaseline;
     return {
       frames: this.#frames,
-      kernelDropped: 0,
+      kernelDropped: undefined,
       interfaceDropped: now === undefined || base === undefined ? 0 : Math.max(0, now - base),
     };
   }

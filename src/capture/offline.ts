@@ -142,7 +142,8 @@ export class OfflineCapture implements CaptureSource {
   }
 
   stats(): CaptureStats {
-    return { frames: this.#frames, kernelDropped: 0, interfaceDropped: 0 };
+    // A file records no drops of the capture that wrote it.
+    return { frames: this.#frames, kernelDropped: undefined, interfaceDropped: 0 };
   }
 
   /** Reads and checks the file header; every failure is a CaptureError naming the fix. */

@@ -103,7 +103,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const facts = captureFacts(source, pipeline, startMs, Date.now());
   info(
     `stopped: ${facts.frames} frames, ${pipeline.counters().requests} requests, ` +
-      `${facts.kernelDropped + facts.interfaceDropped} dropped, ${pipeline.anomalies.total()} anomalies`,
+      `${facts.interfaceDropped} dropped by the interface, kernel drops ${facts.kernelDropped ?? 'unknown'}, ` +
+      `${pipeline.anomalies.total()} anomalies`,
   );
   await log.close();
   await journal.flush();

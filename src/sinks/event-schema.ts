@@ -272,7 +272,6 @@ const summaryEvent = obj(
               [
                 'source',
                 'frames',
-                'kernel_dropped',
                 'interface_dropped',
                 'twins_suppressed',
                 'parse_errors',

@@ -18,7 +18,8 @@ export interface CaptureFacts {
   /** "eth0", "any" or the pcap file name. */
   readonly source: string;
   readonly frames: number;
-  readonly kernelDropped: number;
+  /** Undefined when the source cannot tell (CaptureStats). */
+  readonly kernelDropped: number | undefined;
   readonly interfaceDropped: number;
   /** Anomalies.snapshot(): `http.*` names count as parse errors, `flows.*evict*` as evictions. */
   readonly anomalies: Readonly<Record<string, number>>;
@@ -94,7 +95,7 @@ export interface SummaryEvent {
       readonly capture?: {
         source: string;
         frames: number;
-        kernel_dropped: number;
+        kernel_dropped?: number;
         interface_dropped: number;
         twins_suppressed: number;
         parse_errors: number;
@@ -187,7 +188,7 @@ export class Summary {
             capture: {
               source: cap.source,
               frames: cap.frames,
-              kernel_dropped: cap.kernelDropped,
+              ...(cap.kernelDropped !== undefined && { kernel_dropped: cap.kernelDropped }),
               interface_dropped: cap.interfaceDropped,
               twins_suppressed: cap.twinsSuppressed,
               parse_errors: parseErrors(cap.anomalies),
@@ -256,7 +257,7 @@ export class Summary {
     if (s.capture !== undefined) {
       const c = s.capture;
       lines.push(
-        `  capture           ${safeText(c.source, 200)}: ${c.frames} frames, kernel drops ${c.kernel_dropped}, interface drops ${c.interface_dropped}`,
+        `  capture           ${safeText(c.source, 200)}: ${c.frames} frames, kernel drops ${c.kernel_dropped ?? 'unknown'}, interface drops ${c.interface_dropped}`,
       );
       lines.push(`  parse errors      ${c.parse_errors}`);
       lines.push(`  flow evictions    ${c.flow_evictions}`);

@@ -145,6 +145,16 @@ t.test('renders a readable table with totals', (t) => {
   t.end();
 });
 
+t.test('kernel drops nobody could count are unknown, never 0', (t) => {
+  const s = new Summary();
+  s.setCapture({ ...capture, kernelDropped: undefined });
+  t.match(s.renderText(), /capture {11}eth0: 1234 frames, kernel drops unknown, interface drops 0/);
+  const ev = s.toEvent(T0);
+  t.same(schemaErrors(ev), []);
+  t.notOk(ev.imds.summary.capture !== undefined && 'kernel_dropped' in ev.imds.summary.capture);
+  t.end();
+});
+
 t.test('an empty run says so and exits 0', (t) => {
   const s = new Summary();
   t.notOk(s.v1Seen);
