@@ -1,9 +1,11 @@
 /**
- * The edge between attribution and the kernel's sock_diag: one netlink socket (the `netlink`
+ * The edge between attribution and the kernel's sock_diag: netlink sockets (the `netlink`
  * package's RawNetlinkSocket, a small N-API addon with prebuilt binaries) asking for single
  * sockets by tuple. The kernel answers inside sendmsg(), which the addon calls synchronously
- * when nothing is queued, so the socket's row is sampled when query() is called; the reply is
- * read on the next turn of the event loop.
+ * when nothing is queued on that socket (hence a pool, see NetlinkSocketLookup), so the
+ * socket's row is sampled when query() is called; the reply is read on the next turn of the
+ * event loop. Nothing here may throw inside the addon's callbacks: an exception there aborts
+ * the process (decodeReplies never throws; its property test feeds it random bytes).
  *
  * It only sees our own network namespace (a netlink socket belongs to the namespace that made
  * it); other namespaces are read through /proc/<pid>/net/tcp* as before.
