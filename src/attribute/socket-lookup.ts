@@ -4,8 +4,7 @@
  * sockets by tuple. The kernel answers inside sendmsg(), which the addon calls synchronously
  * when nothing is queued on that socket (hence a pool, see NetlinkSocketLookup), so the
  * socket's row is sampled when query() is called; the reply is read on the next turn of the
- * event loop. Nothing here may throw inside the addon's callbacks: an exception there aborts
- * the process (decodeReplies never throws; its property test feeds it random bytes).
+ * event loop. Nothing may throw inside the addon's callbacks (see #add).
  *
  * It only sees our own network namespace (a netlink socket belongs to the namespace that made
  * it); other namespaces are read through /proc/<pid>/net/tcp* as before.
@@ -100,15 +99,29 @@ export class NetlinkSocketLookup implements SocketLookup {
     const raw = this.#open();
     const socket: PooledSocket = { raw, sending: 0, due: 0 };
     raw.unref();
+    // An exception escaping these handlers would abort the process inside the addon (measured:
+    // a throwing 'message' listener ends Node with SIGABRT, past any uncaughtException handler).
     raw.on('message', (msg) => {
-      for (const reply of decodeReplies(msg)) this.#settle(reply.seq, reply);
+      try {
+        for (const reply of decodeReplies(msg)) this.#settle(reply.seq, reply);
+      } catch {
+        this.#fail();
+      }
     });
     raw.on('error', () => {
-      // A failed socket answers nothing more: callers fall back to the /proc tables.
-      this.close();
+      this.#fail();
     });
     this.#pool.push(socket);
     return socket;
+  }
+
+  /** A failed socket answers nothing more: every lookup falls back to the /proc tables. */
+  #fail(): void {
+    try {
+      this.close();
+    } catch {
+      this.#broken = true;
+    }
   }
 
   /** An idle socket, a new one, or (pool full or no new socket possible) the least busy. */
