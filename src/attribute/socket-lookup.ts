@@ -161,8 +161,13 @@ export class NetlinkSocketLookup implements SocketLookup {
       socket.sending += 1;
       try {
         socket.raw.send(request, {}, (error) => {
-          socket.sending -= 1;
-          if (error !== undefined) this.#settle(seq, undefined);
+          // Called from the addon, like the listeners in #add: nothing may escape.
+          try {
+            socket.sending -= 1;
+            if (error !== undefined) this.#settle(seq, undefined);
+          } catch {
+            this.#fail();
+          }
         });
       } catch {
         socket.sending -= 1;
