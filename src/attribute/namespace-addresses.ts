@@ -5,7 +5,8 @@
  * so on a node with 30 pods a search of every namespace held the event loop ~0.3 s.
  *
  * Addresses come from /proc/<pid>/net/fib_trie (IPv4: the "/32 host LOCAL" leaves) and
- * /proc/<pid>/net/if_inet6 (IPv6), read once per namespace and kept for `ttlMs`.
+ * /proc/<pid>/net/if_inet6 (IPv6), read once per namespace and kept for `ttlMs`; the
+ * attributor's background refresh renews them, a lookup reads only what is missing or expired.
  */
 import { ipv6Text } from '../decode/ip-text.js';
 import type { ProcFs } from './proc-fs.js';
@@ -56,18 +57,30 @@ export class NamespaceAddresses {
    * none does (an address seen after NAT, or a namespace whose files could not be read).
    */
   owners(ip: string, namespaces: ReadonlyMap<string, readonly number[]>): string[] {
-    const now = this.now();
-    for (const ns of this.#known.keys()) if (!namespaces.has(ns)) this.#known.delete(ns);
     const out: string[] = [];
     for (const [ns, pids] of namespaces) {
-      let known = this.#known.get(ns);
-      if (known === undefined || now - known.atMs > this.ttlMs) {
-        known = { addresses: this.#read(ns, pids), atMs: now };
-        this.#known.set(ns, known);
-      }
-      if (known.addresses.has(ip)) out.push(ns);
+      if (this.#current(ns, pids, this.now()).has(ip)) out.push(ns);
     }
     return out;
+  }
+
+  /**
+   * Forgets namespaces that are gone and re-reads those not known or older than the time to
+   * live, so that lookups (which read what is missing themselves) rarely have to.
+   */
+  refresh(namespaces: ReadonlyMap<string, readonly number[]>): void {
+    for (const ns of this.#known.keys()) if (!namespaces.has(ns)) this.#known.delete(ns);
+    const now = this.now();
+    for (const [ns, pids] of namespaces) this.#current(ns, pids, now);
+  }
+
+  #current(ns: string, pids: readonly number[], now: number): ReadonlySet<string> {
+    let known = this.#known.get(ns);
+    if (known === undefined || now - known.atMs > this.ttlMs) {
+      known = { addresses: this.#read(ns, pids), atMs: now };
+      this.#known.set(ns, known);
+    }
+    return known.addresses;
   }
 
   #read(ns: string, pids: readonly number[]): Set<string> {

@@ -215,6 +215,9 @@ export class ProcAttributor implements Attributor {
       this.#timer = setInterval(() => {
         const t0 = performance.now();
         this.#index.refresh();
+        // Here rather than in a lookup, which would otherwise re-read every namespace's
+        // addresses each time they expire, ahead of the table it needs.
+        this.#addresses.refresh(this.#index.namespaces());
         this.stats.backgroundRefreshMs += performance.now() - t0;
         this.#trace?.('refresh');
       }, this.#opts.indexRefreshMs);

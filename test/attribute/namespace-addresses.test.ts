@@ -129,3 +129,24 @@ t.test('addresses are read once per namespace, again after the time to live', (t
   t.same(addresses.owners('198.51.100.9', namespaces), ['net:[100]']);
   t.end();
 });
+
+t.test('the background refresh renews expired addresses, so a lookup reads none', (t) => {
+  const { fs, namespaces } = host();
+  const reads: string[] = [];
+  const readText = fs.readText.bind(fs);
+  fs.readText = (path: string): string | undefined => {
+    if (path.endsWith('/net/fib_trie')) reads.push(path);
+    return readText(path);
+  };
+  let now = 0;
+  const addresses = new NamespaceAddresses(fs, 'net:[1]', 10_000, () => now);
+  addresses.refresh(namespaces);
+  t.equal(reads.length, 4, 'every namespace read once');
+  now = 10_001;
+  addresses.refresh(namespaces);
+  t.equal(reads.length, 8, 'expired: read again by the refresh');
+  now = 10_002;
+  t.same(addresses.owners('198.51.100.3', namespaces), ['net:[200]']);
+  t.equal(reads.length, 8, 'the lookup read nothing');
+  t.end();
+});
