@@ -191,8 +191,10 @@ export class ProcAttributor implements Attributor {
       // at nice -10 where 3 ms named 70-79%; a lone client's pre-scan ends long before.
       prescanBudgetMs: options.prescanBudgetMs ?? options.sliceMs ?? 8,
       startSync: options.startSync ?? true,
-      // The worker reads the real /proc itself: never under a fixture ProcFs.
-      readAhead: options.readAhead ?? this.#fs === realProcFs,
+      // The worker reads the real /proc itself: never under a fixture ProcFs. With sock_diag
+      // our namespace's table is never read, so no worker thread is started for it.
+      readAhead:
+        options.readAhead ?? (this.#fs === realProcFs && options.socketLookup === undefined),
       clockTicks: options.clockTicks ?? 100,
     };
     this.#index = new PidIndex(this.#fs);
