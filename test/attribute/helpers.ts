@@ -1,5 +1,6 @@
 /** Shared pieces of the attribution integration tests: a fake IMDS server and test clients. */
 import type { ChildProcess } from 'node:child_process';
+import type { Test } from 'tap';
 import type { FlowInfo } from '../../src/flows/flow.js';
 import type { Netns } from '../helpers/netns.js';
 
@@ -81,4 +82,12 @@ export function flowOf(clientIp: string, clientPort: number, serverIp: string): 
     sawSyn: true,
     twinOf: undefined,
   };
+}
+
+/** `x`, closed when test `t` ends. */
+export function closedAtEnd<T extends { close(): void }>(t: Test, x: T): T {
+  t.teardown(() => {
+    x.close();
+  });
+  return x;
 }

@@ -6,6 +6,7 @@
 import t from 'tap';
 import { PidIndex } from '../../src/attribute/pid-index.js';
 import { ProcAttributor } from '../../src/attribute/proc-attributor.js';
+import { closedAtEnd } from './helpers.js';
 import { FakeProcFs } from '../../src/attribute/proc-fs.js';
 import type { Endpoint, FlowInfo } from '../../src/flows/flow.js';
 import type { DiagReply } from '../../src/attribute/sock-diag.js';
@@ -83,10 +84,7 @@ const opts = { indexRefreshMs: 0, now: () => 1000 };
 
 t.test('a client that exits during the table read is named from the pre-scan', async (t) => {
   const fs = hostWith(row(40000, '01', 1000, 7001));
-  const a = new ProcAttributor({ fs, ...opts });
-  t.teardown(() => {
-    a.close();
-  });
+  const a = closedAtEnd(t, new ProcAttributor({ fs, ...opts }));
   // Started after the attributor's first index refresh: a new process.
   addProc(fs, 1500, 'curl', 1000, [7001]);
   fs.onTableRead = () => {
@@ -106,10 +104,7 @@ t.test('a client that exits during the table read is named from the pre-scan', a
 
 t.test('without the pre-scan the same client is reported exited', async (t) => {
   const fs = hostWith(row(40000, '01', 1000, 7001));
-  const a = new ProcAttributor({ fs, ...opts, prescan: 'off' });
-  t.teardown(() => {
-    a.close();
-  });
+  const a = closedAtEnd(t, new ProcAttributor({ fs, ...opts, prescan: 'off' }));
   addProc(fs, 1500, 'curl', 1000, [7001]);
   fs.onTableRead = () => {
     exit(fs, 1500);
@@ -123,10 +118,7 @@ t.test('a closed row is never pinned on the one new process by elimination', asy
   // The only new process holds exactly one socket, but the row's inode is 0 (TIME_WAIT): no
   // link between them, so no name.
   const fs = hostWith(row(40000, '06', 0, 0));
-  const a = new ProcAttributor({ fs, ...opts });
-  t.teardown(() => {
-    a.close();
-  });
+  const a = closedAtEnd(t, new ProcAttributor({ fs, ...opts }));
   addProc(fs, 1500, 'curl', 1000, [7001]);
   fs.onTableRead = () => {
     exit(fs, 1500);
@@ -139,10 +131,7 @@ t.test('a closed row is never pinned on the one new process by elimination', asy
 
 t.test('a missing row is unknown, even with one new process met', async (t) => {
   const fs = hostWith('');
-  const a = new ProcAttributor({ fs, ...opts });
-  t.teardown(() => {
-    a.close();
-  });
+  const a = closedAtEnd(t, new ProcAttributor({ fs, ...opts }));
   addProc(fs, 1500, 'python3', 1000, [7001]);
   const r = await a.lookup(flow(40000), 990);
   t.same(r, { status: 'unknown', reason: 'socket not found in any network namespace' });
@@ -151,10 +140,7 @@ t.test('a missing row is unknown, even with one new process met', async (t) => {
 
 t.test('a socket met holding another inode does not name the flow', async (t) => {
   const fs = hostWith(row(40000, '01', 1000, 7002));
-  const a = new ProcAttributor({ fs, ...opts });
-  t.teardown(() => {
-    a.close();
-  });
+  const a = closedAtEnd(t, new ProcAttributor({ fs, ...opts }));
   addProc(fs, 1500, 'curl', 1000, [7001]);
   addProc(fs, 1501, 'wget', 1000, [7002]);
   const r = await a.lookup(flow(40000), 990);
@@ -209,10 +195,7 @@ t.test('sock_diag names the inode: no table is read, the client met before it ex
       exit(fs, 1500);
     },
   );
-  const a = new ProcAttributor({ fs, ...opts, socketLookup: diag });
-  t.teardown(() => {
-    a.close();
-  });
+  const a = closedAtEnd(t, new ProcAttributor({ fs, ...opts, socketLookup: diag }));
   addProc(fs, 1500, 'curl', 1000, [7001]);
   const r = await a.lookup(flow(40000), 990);
   t.same(diag.asked, ['192.0.2.2:40000'], 'asked at lookup() for the client end');
@@ -224,10 +207,7 @@ t.test('sock_diag names the inode: no table is read, the client met before it ex
 t.test('sock_diag says closed: exited, the uid unknown for TIME_WAIT', async (t) => {
   const fs = hostWith(row(40000, '01', 1000, 7001));
   const diag = new FakeSocketLookup({ seq: 1, kind: 'socket', state: 6, uid: 0, inode: 0 });
-  const a = new ProcAttributor({ fs, ...opts, socketLookup: diag });
-  t.teardown(() => {
-    a.close();
-  });
+  const a = closedAtEnd(t, new ProcAttributor({ fs, ...opts, socketLookup: diag }));
   addProc(fs, 1500, 'curl', 1000, [7001]);
   const r = await a.lookup(flow(40000), 990);
   t.match(r, { status: 'exited', reason: /socket already closed \(TIME_WAIT\)/, uid: undefined });
@@ -241,10 +221,7 @@ t.test('sock_diag finds no such socket here: only other namespaces are read', as
   fs.links.set('/proc/1200/ns/net', 'net:[2]');
   fs.files.set('/proc/1200/net/tcp', HEADER + row(40000, '01', 1000, 7005));
   const diag = new FakeSocketLookup({ seq: 1, kind: 'error', errno: 2 });
-  const a = new ProcAttributor({ fs, ...opts, socketLookup: diag });
-  t.teardown(() => {
-    a.close();
-  });
+  const a = closedAtEnd(t, new ProcAttributor({ fs, ...opts, socketLookup: diag }));
   addProc(fs, 1500, 'curl', 1000, [7005]);
   fs.links.set('/proc/1500/ns/net', 'net:[2]');
   const r = await a.lookup(flow(40000), 990);
@@ -254,10 +231,10 @@ t.test('sock_diag finds no such socket here: only other namespaces are read', as
 
 t.test('sock_diag silent: the tables answer as before', async (t) => {
   const fs = hostWith(row(40000, '01', 1000, 7001));
-  const a = new ProcAttributor({ fs, ...opts, socketLookup: new FakeSocketLookup(undefined) });
-  t.teardown(() => {
-    a.close();
-  });
+  const a = closedAtEnd(
+    t,
+    new ProcAttributor({ fs, ...opts, socketLookup: new FakeSocketLookup(undefined) }),
+  );
   addProc(fs, 1500, 'curl', 1000, [7001]);
   const r = await a.lookup(flow(40000), 990);
   t.equal(r.status === 'ok' && r.process.pid, 1500);

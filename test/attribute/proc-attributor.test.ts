@@ -2,6 +2,7 @@
 import t from 'tap';
 import { newestFirst, parseLastPid } from '../../src/attribute/pid-index.js';
 import { ProcAttributor } from '../../src/attribute/proc-attributor.js';
+import { closedAtEnd } from './helpers.js';
 import { FakeProcFs } from '../../src/attribute/proc-fs.js';
 import type { FlowInfo } from '../../src/flows/flow.js';
 
@@ -77,10 +78,7 @@ const opts = { retryDelaysMs: [1], indexRefreshMs: 0, now: () => 1000 };
 
 t.test('lookups arriving together are answered by one pass', async (t) => {
   // Deferred start: the pass runs on the next loop turn, so both lookups share it.
-  const a = new ProcAttributor({ fs: host(), ...opts, startSync: false });
-  t.teardown(() => {
-    a.close();
-  });
+  const a = closedAtEnd(t, new ProcAttributor({ fs: host(), ...opts, startSync: false }));
   const [r1, r2] = await Promise.all([
     a.lookup(flow('192.0.2.2', 40000), 990),
     a.lookup(flow('192.0.2.2', 40001), 995),
@@ -94,10 +92,7 @@ t.test('lookups arriving together are answered by one pass', async (t) => {
 });
 
 t.test('a socket found again is answered from the cache with one readlink', async (t) => {
-  const a = new ProcAttributor({ fs: host(), ...opts });
-  t.teardown(() => {
-    a.close();
-  });
+  const a = closedAtEnd(t, new ProcAttributor({ fs: host(), ...opts }));
   await a.lookup(flow('192.0.2.2', 40000), 0);
   const scanned = a.stats.pidsScanned;
   const r = await a.lookup(flow('192.0.2.2', 40000), 0);
@@ -107,28 +102,19 @@ t.test('a socket found again is answered from the cache with one readlink', asyn
 });
 
 t.test('a container socket is found in its namespace table', async (t) => {
-  const a = new ProcAttributor({ fs: host(), ...opts });
-  t.teardown(() => {
-    a.close();
-  });
+  const a = closedAtEnd(t, new ProcAttributor({ fs: host(), ...opts }));
   const r = await a.lookup(flow('198.51.100.2', 41000), 0);
   t.equal(r.status === 'ok' && r.process.pid, 801);
 });
 
 t.test('a flow seen after NAT is mapped back through conntrack', async (t) => {
-  const a = new ProcAttributor({ fs: host(), ...opts });
-  t.teardown(() => {
-    a.close();
-  });
+  const a = closedAtEnd(t, new ProcAttributor({ fs: host(), ...opts }));
   const r = await a.lookup(flow('192.0.2.2', 45000), 0);
   t.equal(r.status === 'ok' && r.process.pid, 801);
 });
 
 t.test('a socket nobody holds any more: exited, with the uid from the table', async (t) => {
-  const a = new ProcAttributor({ fs: host(), ...opts });
-  t.teardown(() => {
-    a.close();
-  });
+  const a = closedAtEnd(t, new ProcAttributor({ fs: host(), ...opts }));
   const r = await a.lookup(flow('192.0.2.2', 40003), 0);
   t.equal(r.status, 'exited');
   t.match(r, { uid: 0, userName: 'root', reason: /no live process holds socket:\[1004\]/ });
@@ -137,10 +123,7 @@ t.test('a socket nobody holds any more: exited, with the uid from the table', as
 });
 
 t.test('a socket in no table: unknown after the retries, never a rejection', async (t) => {
-  const a = new ProcAttributor({ fs: host(), ...opts });
-  t.teardown(() => {
-    a.close();
-  });
+  const a = closedAtEnd(t, new ProcAttributor({ fs: host(), ...opts }));
   const r = await a.lookup(flow('192.0.2.2', 49999), 0);
   t.same(r, { status: 'unknown', reason: 'socket not found in any network namespace' });
   t.equal(a.stats.passes, 2, 'one retry');
@@ -150,10 +133,7 @@ t.test('unreadable fd tables make the answer unknown, naming the path', async (t
   const fs = host();
   fs.denied.add('/proc/1/fd');
   fs.denied.add('/proc/900/fd');
-  const a = new ProcAttributor({ fs, ...opts });
-  t.teardown(() => {
-    a.close();
-  });
+  const a = closedAtEnd(t, new ProcAttributor({ fs, ...opts }));
   const r = await a.lookup(flow('192.0.2.2', 40000), 0);
   t.equal(r.status, 'unknown');
   t.match(r, {

@@ -7,7 +7,7 @@ import t from 'tap';
 import type { ChildProcess } from 'node:child_process';
 import { ProcAttributor } from '../../src/attribute/proc-attributor.js';
 import { createImdsLink, type ImdsLink } from '../helpers/netns.js';
-import { clientScript, flowOf, PYTHON, startImds, waitForLine } from './helpers.js';
+import { clientScript, closedAtEnd, flowOf, PYTHON, startImds, waitForLine } from './helpers.js';
 
 let link: ImdsLink;
 let servers: ChildProcess[];
@@ -29,10 +29,7 @@ t.test('a client holding a connection is named with its pid, args and uid', asyn
   const line = await waitForLine(child, /^connected /);
   const [, pid, localPort] = line.split(' ');
   const flow = flowOf('192.0.2.2', Number(localPort), '169.254.169.254');
-  const a = new ProcAttributor();
-  t.teardown(() => {
-    a.close();
-  });
+  const a = closedAtEnd(t, new ProcAttributor());
   const r = await a.lookup(flow, Date.now());
   t.equal(r.status, 'ok', r.status === 'ok' ? 'named' : r.reason);
   if (r.status !== 'ok') return;
