@@ -89,7 +89,7 @@ export interface EcsEvent {
     readonly start: string;
     readonly parent?: { readonly pid: number; readonly name: string };
   };
-  readonly user?: { readonly id: string; readonly name?: string };
+  readonly user?: EcsUser;
   readonly container?: { readonly id: string; readonly runtime: string };
 }
 
@@ -214,9 +214,7 @@ export function toEcsEvent(record: ImdsRequestRecord, host: HostFacts | undefine
         ...(proc.parent !== undefined && { parent: proc.parent }),
       },
     }),
-    ...(user !== undefined && {
-      user: { id: String(user.uid), ...(user.name !== undefined && { name: user.name }) },
-    }),
+    ...(user !== undefined && { user: ecsUser(user) }),
     ...(proc?.container !== undefined && {
       container: { id: proc.container.id, runtime: proc.container.runtime },
     }),
@@ -226,4 +224,14 @@ export function toEcsEvent(record: ImdsRequestRecord, host: HostFacts | undefine
 /** Latency with microsecond precision: more digits are noise, fewer hide fast lookups. */
 function round3(ms: number): number {
   return Math.round(ms * 1000) / 1000;
+}
+
+/** ECS `user` (id as a string, name when known): the same in request, roll-up and summary events. */
+export interface EcsUser {
+  readonly id: string;
+  readonly name?: string;
+}
+
+export function ecsUser(u: { readonly uid: number; readonly name: string | undefined }): EcsUser {
+  return { id: String(u.uid), ...(u.name !== undefined && { name: u.name }) };
 }

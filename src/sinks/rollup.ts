@@ -1,7 +1,7 @@
 import type { ImdsKind } from '../classify/classification.js';
 import type { ImdsRequestRecord } from '../pipeline/record.js';
-import type { HostFacts } from './ecs-event.js';
-import { isoTime } from './ecs-event.js';
+import type { EcsUser, HostFacts } from './ecs-event.js';
+import { ecsUser, isoTime } from './ecs-event.js';
 import { processIdentity } from './process-identity.js';
 import { processView, requestView, userOf } from './record-view.js';
 
@@ -51,7 +51,7 @@ export interface RollupEvent {
     readonly executable?: string;
     readonly command_line: string;
   };
-  readonly user?: { readonly id: string; readonly name?: string };
+  readonly user?: EcsUser;
   readonly container?: { readonly id: string; readonly runtime: string };
 }
 
@@ -239,9 +239,7 @@ export class Rollup {
           command_line: proc.commandLine,
         },
       }),
-      ...(user !== undefined && {
-        user: { id: String(user.uid), ...(user.name !== undefined && { name: user.name }) },
-      }),
+      ...(user !== undefined && { user: ecsUser(user) }),
       ...(proc?.container !== undefined && {
         container: { id: proc.container.id, runtime: proc.container.runtime },
       }),

@@ -1,7 +1,7 @@
 import type { ClientVerdict, ImdsKind } from '../classify/classification.js';
 import type { ImdsRequestRecord } from '../pipeline/record.js';
-import type { HostFacts } from './ecs-event.js';
-import { isoTime } from './ecs-event.js';
+import type { EcsUser, HostFacts } from './ecs-event.js';
+import { ecsUser, isoTime } from './ecs-event.js';
 import { processIdentity } from './process-identity.js';
 import { requestView, userOf } from './record-view.js';
 import { bounded, safeText } from './sanitize.js';
@@ -72,7 +72,7 @@ export interface SummaryClient {
   };
   readonly fallbacks: number;
   readonly pids: number[];
-  readonly user?: { id: string; name?: string };
+  readonly user?: EcsUser;
 }
 
 export interface SummaryEvent {
@@ -318,9 +318,7 @@ export class Summary {
       }),
       fallbacks: e.fallbacks,
       pids: [...e.pids],
-      ...(e.user !== undefined && {
-        user: { id: String(e.user.uid), ...(e.user.name !== undefined && { name: e.user.name }) },
-      }),
+      ...(e.user !== undefined && { user: ecsUser(e.user) }),
     };
   }
 }
